@@ -1,0 +1,60 @@
+// The iova layer's small-set operations at the sizes the kernel model meets:
+// a group's reserved regions (a few to a few hundred), a usable list.
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include "iovakit/iova/range_set.h"
+#include "iovakit/iova/resv_region.h"
+
+namespace {
+
+using iovakit::iova::Range;
+using iovakit::iova::RangeSet;
+using iovakit::iova::ResvList;
+using iovakit::iova::ResvRegion;
+using iovakit::iova::ResvType;
+
+// n devices of a group each reporting one RMRR and the IOAPIC window, as
+// intel_iommu_get_resv_regions does; the group list merges them.
+void BM_ResvListGroupMerge(benchmark::State& state) {
+  const auto devices = static_cast<std::uint64_t>(state.range(0));
+  std::vector<ResvRegion> regions;
+  for (std::uint64_t d = 0; d < devices; ++d) {
+    regions.push_back(ResvRegion{0x80000000 + d * 0x20000, 0x10000, ResvType::kDirect, 3});
+    regions.push_back(ResvRegion{0xfee00000, 0x100000, ResvType::kMsi, 0});
+  }
+  for (auto _ : state) {
+    ResvList list;
+    list.insert_all(regions);
+    benchmark::DoNotOptimize(list.size());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * regions.size()));
+}
+BENCHMARK(BM_ResvListGroupMerge)->Arg(1)->Arg(8)->Arg(64)->Arg(256);
+
+// The MAP_DMA test (find_containing) on a usable list with n holes.
+void BM_RangeSetFindContaining(benchmark::State& state) {
+  const auto holes = static_cast<std::uint64_t>(state.range(0));
+  RangeSet usable{Range::full()};
+  for (std::uint64_t h = 0; h < holes; ++h) usable.erase(Range(h * 0x100000 + 0x80000, h * 0x100000 + 0x8ffff));
+  std::uint64_t i = 0;
+  for (auto _ : state) {
+    const std::uint64_t base = (i++ % holes) * 0x100000;
+    benchmark::DoNotOptimize(usable.find_containing(Range(base, base + 0xfff)));
+  }
+}
+BENCHMARK(BM_RangeSetFindContaining)->Arg(4)->Arg(64)->Arg(1024);
+
+// Usable list = aperture minus reserved regions (RangeSet::complement).
+void BM_RangeSetComplement(benchmark::State& state) {
+  const auto holes = static_cast<std::uint64_t>(state.range(0));
+  RangeSet reserved;
+  for (std::uint64_t h = 0; h < holes; ++h) reserved.insert(Range(h * 0x100000, h * 0x100000 + 0xfff));
+  for (auto _ : state) benchmark::DoNotOptimize(reserved.complement(Range(0, (1ULL << 39) - 1)));
+}
+BENCHMARK(BM_RangeSetComplement)->Arg(4)->Arg(64)->Arg(1024);
+
+}  // namespace
+
+BENCHMARK_MAIN();

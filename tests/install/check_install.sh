@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# check_install.sh BUILD_DIR SOURCE_DIR: installs the build into a scratch
+# prefix, then builds a consumer with find_package(iovakit) and one with
+# pkg-config, and runs both.
+set -euo pipefail
+build=$1 src=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cmake --install "$build" --prefix "$work/prefix" >/dev/null
+test -f "$work/prefix/include/iovakit/iova/range_set.h"
+
+cmake -S "$src/tests/install/consumer" -B "$work/cmake-consumer" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" \
+  -DCMAKE_CXX_FLAGS="${CONSUMER_CXXFLAGS:-}" >/dev/null
+cmake --build "$work/cmake-consumer" >/dev/null
+"$work/cmake-consumer/consumer"
+
+pc_dir=$(dirname "$(find "$work/prefix" -name iovakit.pc)")
+flags=$(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs --static iovakit)
+# shellcheck disable=SC2086
+c++ -std=c++20 ${CONSUMER_CXXFLAGS:-} "$src/tests/install/consumer/main.cpp" $flags -o "$work/pc-consumer"
+"$work/pc-consumer"
