@@ -78,7 +78,6 @@ class Range {
 
   friend constexpr bool operator==(const Range&, const Range&) = default;
   // Ordered by first, then last.
-  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>.
   friend constexpr std::strong_ordering operator<=>(const Range&, const Range&) = default;
 
  private:
