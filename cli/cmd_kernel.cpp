@@ -1,0 +1,106 @@
+// iovakit kernel: show the kernel profile the model applies (preset or
+// version, plus --set overrides), or list the presets.
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "command.h"
+#include "exit_codes.h"
+#include "iovakit/kernel/kernel_profile.h"
+#include "iovakit/report/iova_json.h"
+#include "iovakit/report/table.h"
+
+namespace iovakit::cli {
+
+namespace {
+
+struct KernelOptions {
+  std::string kernel;
+  std::vector<std::string> overrides;
+  bool list = false;
+  bool json = false;
+};
+
+report::Json profile_json(const kernel::KernelProfile& p) {
+  report::Json flags = report::Json::object();
+  for (const auto& [name, value] : kernel::describe_features(p.features)) flags[name] = value;
+  return {{"name", p.name}, {"version", p.version.to_string()}, {"summary", p.summary}, {"features", flags}};
+}
+
+// The running kernel's version, from /proc/version.
+Result<kernel::KernelVersion> running_kernel() {
+  std::ifstream in("/proc/version");
+  std::string line;
+  if (!in || !std::getline(in, line)) return Error(Errc::kIo, "cannot read /proc/version; pass --kernel X.Y");
+  return kernel::KernelVersion::parse(line);
+}
+
+int run_kernel(const KernelOptions& opt, const Context& ctx) {
+  const report::Style style = ctx.out_style();
+  if (opt.list) {
+    if (opt.json) {
+      report::Json presets = report::Json::array();
+      for (const auto& p : kernel::kernel_presets()) presets.push_back(profile_json(p));
+      std::cout << report::Json{{"schema", "iovakit.kernel-presets/1"}, {"presets", presets}}.dump(2) << "\n";
+      return kExitOk;
+    }
+    report::Table table({{"PRESET"}, {"SUMMARY"}});
+    for (const auto& p : kernel::kernel_presets()) table.add_row({p.name, p.summary});
+    std::cout << table.render(style);
+    return kExitOk;
+  }
+
+  Result<kernel::KernelProfile> profile = Error(Errc::kInvalidArgument, "no kernel");
+  if (opt.kernel.empty()) {
+    auto version = running_kernel();
+    if (!version) {
+      std::cerr << "iovakit kernel: " << version.error().to_string() << "\n";
+      return kExitBadInput;
+    }
+    profile = kernel::profile_for_version(*version);
+  } else {
+    profile = kernel::resolve_profile(opt.kernel);
+  }
+  if (!profile) {
+    std::cerr << "iovakit kernel: " << profile.error().to_string() << "\n";
+    return kExitBadInput;
+  }
+  for (const auto& assignment : opt.overrides) {
+    if (auto status = kernel::apply_override(*profile, assignment); !status) {
+      std::cerr << "iovakit kernel: --set " << status.error().to_string() << "\n";
+      return kExitUsage;
+    }
+  }
+
+  if (opt.json) {
+    std::cout << report::Json{{"schema", "iovakit.kernel/1"}, {"profile", profile_json(*profile)}}.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << style.paint(fmt::format("Kernel profile {}", profile->name), report::Tone::kHeading) << " ("
+            << profile->summary << ")\n\n";
+  report::Table table({{"FLAG"}, {"VALUE"}});
+  for (const auto& [name, value] : kernel::describe_features(profile->features)) table.add_row({name, value});
+  std::cout << table.render(style, 2);
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_kernel_command(CLI::App& app, Context& ctx) {
+  auto opt = std::make_shared<KernelOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "kernel", "Show the kernel profile the model applies: the behaviour flags of a kernel version or preset");
+  cmd->add_option("--kernel", opt->kernel,
+                  "Kernel version (6.1, 6.1.0-18-amd64) or preset name; default: the running kernel");
+  cmd->add_option("--set", opt->overrides, "Override one flag, flag=value (repeatable), for backporting kernels");
+  auto* list = cmd->add_flag("--list", opt->list, "List the presets");
+  cmd->add_flag("--json", opt->json, "Print JSON (schemas iovakit.kernel/1, iovakit.kernel-presets/1)");
+  list->excludes(cmd->get_option("--set"));
+  cmd->callback([opt, &ctx] { ctx.exit_code = run_kernel(*opt, ctx); });
+}
+
+}  // namespace iovakit::cli
