@@ -99,7 +99,7 @@ void IoasModel::recalculate_alignment() {
 // drivers/iommu/iommufd/io_pagetable.c iopt_table_add_domain (v6.2+).
 Outcome IoasModel::add_domain(const IoasDomain& domain) {
   if (auto a = absent()) return *a;
-  const char* kFn = "iopt_table_add_domain";
+  constexpr const char* kFn = "iopt_table_add_domain";
   if (std::any_of(domains_.begin(), domains_.end(), [&](const IoasDomain& d) { return d.id == domain.id; })) {
     return Outcome::failure(Errno::kEEXIST, kFn, fmt::format("domain {} is already in the IOAS", domain.id));
   }
@@ -160,7 +160,7 @@ Outcome IoasModel::remove_domain(std::uint32_t domain_id) {
 // is a WARN and -EINVAL. Any failure removes all of the device's
 // reservations.
 Outcome IoasModel::enforce_dev_resv_regions(std::uint32_t device_id, std::span<const ResvRegion> regions) {
-  const char* kFn = "iopt_table_enforce_dev_resv_regions";
+  constexpr const char* kFn = "iopt_table_enforce_dev_resv_regions";
   const ResvOwner owner{ResvOwner::Kind::kDevice, device_id};
   unsigned hw_msi = 0;
   unsigned sw_msi = 0;
@@ -340,7 +340,7 @@ Outcome IoasModel::allow_iovas(std::span<const IommuIovaRange> ranges) {
 
 // iopt_check_iova (fixed IOVA).
 Outcome IoasModel::check_iova(std::uint64_t iova, std::uint64_t length) const {
-  const char* kFn = "iopt_check_iova";
+  constexpr const char* kFn = "iopt_check_iova";
   if ((iova & (iova_alignment_ - 1)) != 0) {
     return Outcome::failure(Errno::kEINVAL, kFn,
                             fmt::format("iova {:#x} is not aligned to {:#x}", iova, iova_alignment_));
@@ -364,7 +364,7 @@ Outcome IoasModel::check_iova(std::uint64_t iova, std::uint64_t length) const {
 // spans or [PAGE_SIZE, ULONG_MAX - PAGE_SIZE], outside reservations and
 // mappings.
 Outcome IoasModel::alloc_iova(std::uint64_t uptr, std::uint64_t length, std::uint64_t* iova) const {
-  const char* kFn = "iopt_alloc_iova";
+  constexpr const char* kFn = "iopt_alloc_iova";
   const std::uint64_t page_offset = uptr % kPage;
   if (length == 0 || length >= kU64Max / 2) {
     return Outcome::failure(Errno::kEOVERFLOW, kFn, "length is 0 or at least ULONG_MAX / 2");
@@ -438,7 +438,7 @@ IoasMapReply IoasModel::map(const IoasMapRequest& req) {
   auto fail = [](Errno e, const char* fn, std::string msg) {
     return IoasMapReply{Outcome::failure(e, fn, std::move(msg)), std::nullopt};
   };
-  const char* kIoctl = "iommufd_ioas_map";
+  constexpr const char* kIoctl = "iommufd_ioas_map";
   if ((req.flags & ~(kIoasMapFixedIova | kIoasMapWriteable | kIoasMapReadable)) != 0) {
     return fail(Errno::kEOPNOTSUPP, kIoctl, fmt::format("unknown flag bits {:#x}", req.flags & ~7U));
   }

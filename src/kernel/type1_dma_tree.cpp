@@ -1,6 +1,7 @@
 #include "iovakit/kernel/type1_dma_tree.h"
 
 #include <algorithm>
+#include <functional>
 #include <stdexcept>
 
 namespace iovakit::kernel {
@@ -9,7 +10,7 @@ namespace iovakit::kernel {
 // Before v6.19: `start >= dma->iova + dma->size` (modulo 2^64); v6.19+:
 // `start > dma->iova + dma->size - 1`. For a mapping of the ordered map the
 // two agree (its iova + size does not wrap before v6.19).
-bool Type1DmaTree::query_above(const Type1Dma& dma, std::uint64_t start) const { return start > dma.last(); }
+bool Type1DmaTree::query_above(const Type1Dma& dma, std::uint64_t start) { return start > dma.last(); }
 
 // vfio_find_dma, "go left" test. Before v6.19 `start + size <= dma->iova`,
 // which is true for every mapping when start + size wraps to 0 (a query
@@ -74,9 +75,10 @@ std::vector<Type1DmaKey> Type1DmaTree::unmap_walk(std::uint64_t start, std::uint
   }
   // rb_next() past the last ordered mapping reaches the top mappings, which
   // this model places last in the tree's order.
-  for (std::size_t i = 0; i < top_.size(); ++i) {
-    if (stops_at(top_[i].iova)) return out;
-    out.push_back(Type1DmaKey{true, top_[i].iova, i});
+  std::size_t index = 0;
+  for (const Type1Dma& dma : top_) {
+    if (stops_at(dma.iova)) return out;
+    out.push_back(Type1DmaKey{true, dma.iova, index++});
   }
   return out;
 }
@@ -100,11 +102,10 @@ void Type1DmaTree::erase(std::span<const Type1DmaKey> keys) {
       ordered_.erase(key.iova);
     }
   }
-  std::sort(tops.begin(), tops.end());
+  // Highest index first, so that the lower indexes stay valid.
+  std::sort(tops.begin(), tops.end(), std::greater<>());
   tops.erase(std::unique(tops.begin(), tops.end()), tops.end());
-  for (auto i = tops.rbegin(); i != tops.rend(); ++i) {
-    top_.erase(top_.begin() + static_cast<std::ptrdiff_t>(*i));
-  }
+  for (const std::size_t index : tops) top_.erase(top_.begin() + static_cast<std::ptrdiff_t>(index));
 }
 
 void Type1DmaTree::clear() {

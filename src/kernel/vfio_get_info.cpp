@@ -105,14 +105,14 @@ Type1InfoState Type1InfoState::of(const Type1Container& container) {
   Type1InfoState s;
   s.pgsize_bitmap = container.pgsize_bitmap();
   s.dma_avail = container.dma_avail();
-  for (const IovaNode& n : container.iova_list().nodes()) s.iova_ranges.push_back(VfioIovaRange{n.start, n.end});
+  for (const IovaNode& n : container.iova_list().nodes()) s.iova_ranges.emplace_back(VfioIovaRange{n.start, n.end});
   return s;
 }
 
 // drivers/vfio/vfio_iommu_type1.c vfio_iommu_type1_get_info and
 // drivers/vfio/vfio_main.c vfio_info_cap_add / vfio_info_cap_shift.
 GetInfoReply encode_type1_info(const Type1InfoState& state, const KernelFeatures& f, std::uint32_t argsz) {
-  const char* kFn = "vfio_iommu_type1_get_info";
+  constexpr const char* kFn = "vfio_iommu_type1_get_info";
   if (argsz < kVfioInfoHeaderMin) return too_small(argsz, kFn);
   GetInfoReply r;
   r.argsz = argsz;
@@ -138,7 +138,7 @@ GetInfoReply encode_type1_info(const Type1InfoState& state, const KernelFeatures
   std::vector<std::uint8_t> chain;
   std::size_t prev = 0;
   for (std::size_t i = 0; i < caps.size(); ++i) {
-    const std::uint32_t at = static_cast<std::uint32_t>(chain.size());
+    const auto at = static_cast<std::uint32_t>(chain.size());
     if (i > 0) put<std::uint32_t>(chain, prev + 4, at + kVfioInfoSize);
     chain.insert(chain.end(), caps[i].bytes.begin(), caps[i].bytes.end());
     if (f.type1_caps_aligned) chain.resize(align8(static_cast<std::uint32_t>(chain.size())), 0);
@@ -186,12 +186,12 @@ GetInfoReply encode_type1_info(const Type1Container& container, std::uint32_t ar
 // previous cap is patched only when argsz reaches the new cap's offset.
 GetInfoReply encode_iommufd_compat_info(std::uint64_t pgsizes, std::span<const VfioIovaRange> ranges,
                                         const KernelFeatures& f, std::uint32_t argsz) {
-  const char* kFn = "iommufd_vfio_iommu_get_info";
+  constexpr const char* kFn = "iommufd_vfio_iommu_get_info";
   if (argsz < kVfioInfoHeaderMin) return too_small(argsz, kFn);
   GetInfoReply r;
   r.flags = kVfioIommuInfoPgsizes;
   r.iova_pgsizes = pgsizes;
-  const std::uint32_t n = static_cast<std::uint32_t>(ranges.size());
+  const auto n = static_cast<std::uint32_t>(ranges.size());
   const std::uint32_t dma_size = kDmaAvailCapSize;
   const std::uint32_t iova_size = kIovaCapHeaderSize + kIovaRangeSize * n;
   const std::uint32_t dma_slot = f.type1_caps_aligned ? align8(dma_size) : dma_size;
@@ -261,7 +261,7 @@ Result<Type1InfoDecoded> decode_type1_info(std::span<const std::uint8_t> bytes) 
     d.warnings.push_back(fmt::format("unknown info flag bits {:#x}", d.flags & ~3U));
   }
   if ((d.flags & kVfioIommuInfoCaps) == 0) {
-    if (d.cap_offset.value_or(0) != 0) d.warnings.push_back("cap_offset is set but the CAPS flag is not; ignored");
+    if (d.cap_offset.value_or(0) != 0) d.warnings.emplace_back("cap_offset is set but the CAPS flag is not; ignored");
     return d;
   }
   if (!d.cap_offset) {
@@ -311,7 +311,7 @@ Result<Type1InfoDecoded> decode_type1_info(std::span<const std::uint8_t> bytes) 
     }
     if (cap.id == kVfioCapIovaRange) {
       if (auto e = need(kIovaCapHeaderSize, "IOVA_RANGE")) return *e;
-      const std::uint32_t nr = get<std::uint32_t>(bytes, at + 8U);
+      const auto nr = get<std::uint32_t>(bytes, at + 8U);
       const std::uint64_t total = kIovaCapHeaderSize + std::uint64_t{kIovaRangeSize} * nr;
       if (auto e = need(total, "IOVA_RANGE")) return *e;
       body = static_cast<std::uint32_t>(total);

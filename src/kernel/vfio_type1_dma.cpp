@@ -135,7 +135,7 @@ DmaUnmapReply Type1Container::unmap_dma(const DmaUnmapRequest& req) {
   auto fail = [](Errno err, const char* function, std::string message) {
     return DmaUnmapReply{Outcome::failure(err, function, std::move(message)), std::nullopt};
   };
-  const char* kIoctl = "vfio_iommu_type1_unmap_dma";
+  constexpr const char* kIoctl = "vfio_iommu_type1_unmap_dma";
   if (req.argsz < kVfioDmaUnmapSize || (req.flags & ~mask) != 0) {
     return fail(Errno::kEINVAL, kIoctl,
                 req.argsz < kVfioDmaUnmapSize ? fmt::format("argsz {} is below 24", req.argsz)

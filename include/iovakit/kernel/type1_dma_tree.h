@@ -96,7 +96,7 @@ class Type1DmaTree {
  private:
   // True when the kernel's search treats `dma` as lying wholly below the
   // query (goes right) / wholly above it (goes left).
-  [[nodiscard]] bool query_above(const Type1Dma& dma, std::uint64_t start) const;
+  [[nodiscard]] static bool query_above(const Type1Dma& dma, std::uint64_t start);
   [[nodiscard]] bool query_below(const Type1Dma& dma, std::uint64_t start, std::uint64_t size) const;
 
   bool inclusive_end_;
