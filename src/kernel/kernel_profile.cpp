@@ -87,6 +87,8 @@ KernelProfile profile_for_version(const KernelVersion& version) {
   f.type1_inclusive_end = version >= v(6, 19);
   // 35890f85573c "vfio: Remove VFIO_TYPE1_NESTING_IOMMU", merged for v6.13.
   f.type1_nesting = version < v(6, 13);
+  f.type1_dma_entry_limit = version >= v(5, 1);
+  f.type1_vaddr_unmap_all = version >= v(5, 12);
   f.iommufd = version >= v(6, 2);
   return p;
 }
@@ -153,6 +155,8 @@ constexpr FlagSpec kBoolFlags[] = {
     {"type1_caps_aligned", &KernelFeatures::type1_caps_aligned},
     {"type1_inclusive_end", &KernelFeatures::type1_inclusive_end},
     {"type1_nesting", &KernelFeatures::type1_nesting},
+    {"type1_dma_entry_limit", &KernelFeatures::type1_dma_entry_limit},
+    {"type1_vaddr_unmap_all", &KernelFeatures::type1_vaddr_unmap_all},
     {"iommufd", &KernelFeatures::iommufd},
 };
 

@@ -51,6 +51,10 @@ TEST(KernelProfile, MainlineBoundaries) {
   EXPECT_TRUE(at(6, 6).type1_caps_aligned);
   EXPECT_TRUE(at(6, 12).type1_nesting);
   EXPECT_FALSE(at(6, 13).type1_nesting);
+  EXPECT_FALSE(at(5, 0).type1_dma_entry_limit);
+  EXPECT_TRUE(at(5, 1).type1_dma_entry_limit);
+  EXPECT_FALSE(at(5, 11).type1_vaddr_unmap_all);
+  EXPECT_TRUE(at(5, 12).type1_vaddr_unmap_all);
   EXPECT_FALSE(at(6, 18).type1_inclusive_end);
   EXPECT_TRUE(at(6, 19).type1_inclusive_end);
 }
@@ -99,7 +103,7 @@ TEST(KernelProfile, OverridesFlipOneFlagAndRenameTheProfile) {
 
 TEST(KernelProfile, DescribeListsEveryFlag) {
   const auto flags = describe_features(find_preset("6.1")->features);
-  EXPECT_EQ(flags.size(), 16U);
+  EXPECT_EQ(flags.size(), 18U);
   EXPECT_EQ(flags[0], (std::pair<std::string, std::string>{"resv_merge", "sorted-stack"}));
 }
 

@@ -129,6 +129,15 @@ struct KernelFeatures {
   // VFIO_SET_IOMMU accepts VFIO_TYPE1_NESTING_IOMMU (6); later kernels
   // answer ENODEV.
   bool type1_nesting = false;
+  // MAP_DMA fails with ENOSPC once dma_entry_limit (default 65535) mappings
+  // exist (v5.1, 492855939bdb "vfio/type1: Limit DMA mappings per
+  // container", CVE-2019-3882; widely backported, e.g. RHEL 8's 4.18).
+  bool type1_dma_entry_limit = true;
+  // VFIO_DMA_UNMAP_FLAG_ALL and the VADDR flags of MAP/UNMAP (v5.12, Steve
+  // Sistare's "vfio virtual address update" series); with them the
+  // attach-time EBUSY while a vaddr is invalid and the EBUSY for VADDR
+  // unmaps beside mdev groups (6.2 fixes, in 6.1.119 through stable).
+  bool type1_vaddr_unmap_all = true;
 
   // --- iommufd (drivers/iommu/iommufd/, v6.2)
   bool iommufd = true;
