@@ -16,7 +16,8 @@
 // commits; the full 7.0 quirks.c was not available to compare, so an alias
 // quirk added after 6.1.y is missing here. Entries:
 //   quirk_dma_func0_alias   Ricoh 1180:e832, 1180:e476; Glenfly 6766:3d40,
-//                           6766:3d41 (Glenfly: upstream 6.3, in 6.1.y stable)
+//                           6766:3d41 (Glenfly: a 2024 addition that reached
+//                           6.1.y through stable; older 6.1.y releases lack it)
 //   quirk_dma_func1_alias   Marvell 1b4b:9120 9123 9125 9128 9130 9170 9172
 //                           917a 9182 9183 91a0 9215 9220 9230 9235; HighPoint
 //                           (TTI) 1103:0642 0645; JMicron 197b:2392 (JMB388
