@@ -60,9 +60,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(config.find_extended_capability(iovakit::pci::kExtCapIdAcs)->offset == config.acs()->offset);
   }
   for (const auto& issue : config.issues()) check(!issue.message.empty() && issue.offset <= 0x1000);
-  if (config.capabilities_known() && !config.pcie()) {
-    check(config.pcie_presence() == iovakit::pci::Presence::kAbsent);
-  }
+  // Absent only when the whole list was seen and holds no PCIe entry; a
+  // PCIe entry whose flags lie past the data is unknown, not absent.
+  const bool pcie_listed = config.find_capability(iovakit::pci::kCapIdPcie).has_value();
+  check((config.pcie_presence() == iovakit::pci::Presence::kAbsent) == (config.capabilities_known() && !pcie_listed));
+  check((config.pcie_presence() == iovakit::pci::Presence::kPresent) == config.pcie().has_value());
 
   // The rest of the layer must take whatever parsed.
   std::vector<iovakit::pci::DeviceRecord> records;
