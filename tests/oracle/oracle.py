@@ -19,6 +19,7 @@ import json
 import sys
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from oraclelib import run as runner  # noqa: E402

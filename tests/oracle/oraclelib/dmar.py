@@ -102,6 +102,38 @@ def add_rmrrs(qemu_dsl: str, rmrrs: list[dict]) -> str:
     return body.rstrip() + "\n\n" + "\n".join(rmrr_dsl(r) for r in rmrrs)
 
 
+def drop_drhd_scopes(data: bytes, drops: list[dict]) -> bytes:
+    """QEMU's DMAR with some DRHD device scopes removed (a device no unit
+    covers), lengths and checksum fixed. Done on the bytes, before `iasl -d`,
+    because the DSL's lengths are not recomputed by iasl."""
+    want = {(SCOPE_TYPES[d["type"]], d["bus"], tuple(parse_path(p) for p in d["path"])) for d in drops}
+    out = bytearray(data[:48])
+    off, length, removed = 48, struct.unpack_from("<I", data, 4)[0], set()
+    while off + 4 <= length:
+        typ, ln = struct.unpack_from("<HH", data, off)
+        sub = bytearray(data[off:off + ln])
+        if typ == 0:
+            kept, so = bytearray(sub[:16]), 16
+            while so + 6 <= ln:
+                st, sl, _, _, bus = struct.unpack_from("<BBHBB", sub, so)
+                path = tuple((sub[q], sub[q + 1]) for q in range(so + 6, so + sl - 1, 2))
+                if (st, bus, path) in want:
+                    removed.add((st, bus, path))
+                else:
+                    kept += sub[so:so + sl]
+                so += sl
+            struct.pack_into("<H", kept, 2, len(kept))
+            sub = kept
+        out += sub
+        off += ln
+    if removed != want:
+        raise HarnessError(f"drop_drhd_scopes: not in QEMU's DRHD: {sorted(want - removed)}")
+    struct.pack_into("<I", out, 4, len(out))
+    out[9] = 0
+    out[9] = (-sum(out)) % 256
+    return bytes(out)
+
+
 def override_cpio(aml: bytes) -> bytes:
     """The early cpio of the initrd table override (Documentation/admin-guide/acpi/initrd_table_override.rst)."""
     w = CpioWriter()

@@ -18,6 +18,7 @@ Work tree (default tests/oracle/work, git-ignored):
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from . import check, dmar, guest, initramfs, qemu
 from .common import REPO_DIR, HarnessError, Skip, locked, log, need_tool, write_atomic
-from .fetch import KERNEL_SOURCES, Kernel, fetch_busybox, fetch_kernel
+from .fetch import KERNEL_SOURCES, Kernel, extract_vmlinux, fetch_busybox, fetch_kernel
 from .modules import ModuleIndex
 from .scenario import Scenario
 
@@ -46,14 +47,19 @@ class Env:
 
 
 def find_iovakit(explicit: str | None) -> Path | None:
-    """The static iovakit for the guest: --iovakit, else build/static/cli/iovakit if built."""
+    """The static iovakit for the guest: --iovakit (must exist), else
+    $IOVAKIT_ORACLE_IOVAKIT or build/static/cli/iovakit when built. Without it
+    the guest runs no iovakit and only the reference expectations apply."""
     if explicit:
         p = Path(explicit)
         if not p.exists():
             raise HarnessError(f"--iovakit {p}: no such file")
         return p
-    p = REPO_DIR / "build" / "static" / "cli" / "iovakit"
-    return p if p.exists() else None
+    p = Path(os.environ.get("IOVAKIT_ORACLE_IOVAKIT", REPO_DIR / "build" / "static" / "cli" / "iovakit"))
+    if not p.exists():
+        log(f"no static iovakit at {p} (cmake --build --preset static); the guest runs without it")
+        return None
+    return p
 
 
 # --- preparation ----------------------------------------------------------------------------
@@ -72,6 +78,8 @@ def prepare(env: Env, tags: list[str]) -> dict:
     for t in tags:
         try:
             k = fetch_kernel(env.cache, t, refresh=True)
+            with locked(env.cache / "locks" / f"vmlinux-{t}"):
+                extract_vmlinux(k)
             initramfs.base_image(env.work, k, busybox, probe, env.iovakit)
             status[t] = {"ok": True, "package": k.package, "version": k.version, "release": k.release, "qemu": qv}
             log(f"kernel {t}: {k.package} {k.version} ({k.release}) ready")
@@ -90,6 +98,8 @@ def _kernel(env: Env, tag: str) -> tuple[Kernel, Path]:
             raise Skip(s["reason"])
     qemu.qemu_version()  # Skip when QEMU is missing
     k = fetch_kernel(env.cache, tag, refresh=False)
+    with locked(env.cache / "locks" / f"vmlinux-{tag}"):
+        extract_vmlinux(k)
     busybox = fetch_busybox(env.cache)
     probe = initramfs.build_probe(env.work)
     return k, initramfs.base_image(env.work, k, busybox, probe, env.iovakit)
@@ -112,7 +122,7 @@ def boot_with_retry(machine: dict, kernel: Kernel, initrd: Path, cmdline: str, r
     notes: list[str] = []
     b = None
     for attempt in (1, 2):
-        b = qemu.boot(machine, kernel.vmlinuz, initrd, cmdline, run_dir, timeout)
+        b = qemu.boot(machine, kernel.boot_image(), initrd, cmdline, run_dir, timeout)
         adir = run_dir / f"attempt-{attempt}"
         adir.mkdir(exist_ok=True)
         for name in ("console.log", "ttyS1.txt", "qemu.cmd"):
@@ -157,7 +167,9 @@ def qemu_dmar(env: Env, machine: dict, kernel: Kernel, base: Path) -> tuple[byte
 
 
 def injected_dmar(env: Env, scn: Scenario, kernel: Kernel, base: Path, run_dir: Path) -> bytes:
-    _, qemu_dsl = qemu_dmar(env, scn.machine, kernel, base)
+    qemu_dat, qemu_dsl = qemu_dmar(env, scn.machine, kernel, base)
+    if scn.drop_drhd_scopes:
+        qemu_dsl = dmar.disassemble(dmar.drop_drhd_scopes(qemu_dat, scn.drop_drhd_scopes))
     dsl = dmar.add_rmrrs(qemu_dsl, scn.rmrrs)
     write_atomic(run_dir / "dmar.dsl", dsl)
     aml = dmar.compile_dsl(dsl)
@@ -183,7 +195,7 @@ def run_scenario(env: Env, scn: Scenario, tag: str, expect: str | None = None) -
 
     parts: list[bytes | Path] = []
     aml = None
-    if scn.rmrrs:
+    if scn.rmrrs or scn.drop_drhd_scopes:
         aml = injected_dmar(env, scn, kernel, base, run_dir)
         parts.append(dmar.override_cpio(aml))
     cmds = DEFAULT_IOVAKIT_CMDS + scn.iovakit + env.iovakit_cmds

@@ -29,8 +29,9 @@ MACHINE_KEYS = {"iommu", "iommu_options", "devices", "memory", "memmap", "append
                 "module_args"}
 RMRR_KEYS = {"base", "end", "scopes", "segment", "reserved", "comment"}
 SCOPE_KEYS = {"type", "bus", "path", "enumeration_id"}
-TOP_KEYS = {"summary", "proves", "kernels", "include", "machine", "rmrr", "probe", "expect_reference",
+TOP_KEYS = {"summary", "proves", "kernels", "include", "machine", "rmrr", "dmar", "probe", "expect_reference",
             "expect_source", "iovakit"}
+DMAR_KEYS = {"drop_drhd_scopes"}
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Scenario:
     kernels: list[str]
     machine: dict
     rmrrs: list[dict]
+    drop_drhd_scopes: list[dict]
     steps: list[str]
     expect_reference: list[dict]
     expect_source: dict[str, str] = field(default_factory=dict)
@@ -91,8 +93,12 @@ def load(name_or_path: str) -> Scenario:
         _unknown(f"{where} [[rmrr]] #{i + 1}", r, RMRR_KEYS)
         for s in r.get("scopes", []):
             _unknown(f"{where} [[rmrr]] #{i + 1} scope", s, SCOPE_KEYS)
-    if rmrrs and machine["iommu"] != "intel":
-        raise HarnessError(f"{where}: RMRRs need machine.iommu = intel")
+    dmar_edits = d.get("dmar", {})
+    _unknown(f"{where} [dmar]", dmar_edits, DMAR_KEYS)
+    for sc in dmar_edits.get("drop_drhd_scopes", []):
+        _unknown(f"{where} [dmar] drop_drhd_scopes", sc, SCOPE_KEYS)
+    if (rmrrs or dmar_edits) and machine["iommu"] != "intel":
+        raise HarnessError(f"{where}: RMRRs and DMAR edits need machine.iommu = intel")
     expect = list(d.get("expect_reference", []))
     for inc in d.get("include", []):
         inc_path = SCENARIO_DIR / "common" / f"{inc}.toml"
@@ -116,6 +122,7 @@ def load(name_or_path: str) -> Scenario:
         kernels=kernels,
         machine=machine,
         rmrrs=rmrrs,
+        drop_drhd_scopes=list(dmar_edits.get("drop_drhd_scopes", [])),
         steps=list(probe.get("steps", [])),
         expect_reference=expect,
         expect_source=dict(d.get("expect_source", {})),
