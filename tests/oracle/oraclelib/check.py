@@ -11,9 +11,10 @@ comes from the guest (guest.Facts). The expected value comes from a *source*:
              model exists it predicts nothing, and a check switched to it FAILS
              with "no iovakit prediction" instead of passing.
 
-Which source a kind uses is chosen per scenario ([expect_source] kind =
-"reference" | "iovakit" | "both") or for a whole run (--expect), so the
-reference can be replaced by predictions one kind at a time.
+Which source applies is chosen per check (an entry's `source = "iovakit"`), per
+kind for a scenario ([expect_source] kind = "reference" | "iovakit" | "both"),
+or for a whole run (--expect), so the reference can be replaced by predictions
+one check at a time.
 
 Coverage is a check too: every group the kernel created and every probe step
 that can fail must be covered by an expectation, so a scenario cannot pass by
@@ -169,9 +170,12 @@ class Checker:
         self.override = override
         self.iovakit = IovakitSource(facts)
         self.out: list[Outcome] = []
+        self.covered_steps: set[int] = set()
+        self.entry: dict = {}  # the expectation being checked
 
     def sources(self, kind: str) -> list[str]:
-        s = self.override or self.scn.expect_source.get(kind, "reference")
+        """--expect, else the entry's own `source`, else [expect_source] for the kind, else reference."""
+        s = self.override or self.entry.get("source") or self.scn.expect_source.get(kind, "reference")
         return ["reference", "iovakit"] if s == "both" else [s]
 
     def compare(self, kind: str, key: str, fld: str, ref, observed, cite: str, eq=None, note: str = "") -> None:
@@ -290,10 +294,11 @@ class Checker:
                                         note="iovakit parses and reprints the kernel's reserved_regions byte for byte"))
 
     def run(self) -> list[Outcome]:
-        self.covered_steps: set[int] = set()
         checks = [e for e in self.scn.expect_reference if self.scn.applies(e, self.ctx.kernel_tag)]
         for e in checks:
+            self.entry = e
             getattr(self, f"check_{e['check']}")(e)
+        self.entry = {}
         self.coverage([e for e in checks if e["check"] == "group" and not e.get("after_probe")])
         self.harness()
         return self.out

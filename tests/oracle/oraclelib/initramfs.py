@@ -19,7 +19,7 @@ import json
 import shlex
 from pathlib import Path
 
-from .common import ORACLE_DIR, HarnessError, Skip, locked, log, need_tool, run, write_atomic
+from .common import ORACLE_DIR, Skip, locked, log, need_tool, run, write_atomic
 from .cpio import CpioWriter
 from .fetch import Kernel
 from .modules import ModuleIndex, canonical

@@ -115,8 +115,11 @@ def boot(machine: dict, kernel_image: Path, initrd: Path, cmdline: str, run_dir:
         out, _ = p.communicate()
         rc = None
     seconds = time.monotonic() - start
-    read = lambda f: f.read_text(errors="replace") if f.exists() else ""  # noqa: E731
-    return Boot(read(console), read(results), out or "", rc, seconds, argv)
+    return Boot(_read(console), _read(results), out or "", rc, seconds, argv)
+
+
+def _read(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
 
 
 def _quote(a: str) -> str:

@@ -24,7 +24,9 @@ CHECK_KEYS = {
     "info": {"occurrence", "argsz", "copied", "caps", "iova_ranges", "dma_avail", "pgsizes", "migration"},
     "dmesg": {"lines", "prefix", "prefix_lines", "absent"},
 }
-COMMON_CHECK_KEYS = {"check", "kernels", "cite", "note"}
+COMMON_CHECK_KEYS = {"check", "kernels", "cite", "note", "source"}
+SOURCES = ("reference", "iovakit", "both")
+STEP_VERBS = {"bind", "group", "unset", "device", "iommu", "info", "map", "unmap", "write"}
 MACHINE_KEYS = {"iommu", "iommu_options", "devices", "memory", "memmap", "append", "modules", "optional_modules",
                 "module_args"}
 RMRR_KEYS = {"base", "end", "scopes", "segment", "reserved", "comment"}
@@ -69,6 +71,8 @@ def _check_entry(where: str, e: dict) -> None:
     for k in e.get("kernels", []):
         if k not in KERNEL_SOURCES:
             raise HarnessError(f"{where}: unknown kernel {k!r}")
+    if e.get("source", "reference") not in SOURCES:
+        raise HarnessError(f"{where}: source must be one of {', '.join(SOURCES)}")
 
 
 def load(name_or_path: str) -> Scenario:
@@ -114,6 +118,12 @@ def load(name_or_path: str) -> Scenario:
             raise HarnessError(f"{where}: unknown kernel {k!r}")
     probe = d.get("probe", {})
     _unknown(f"{where} [probe]", probe, {"steps"})
+    for step in probe.get("steps", []):
+        if step.split("=", 1)[0] not in STEP_VERBS:
+            raise HarnessError(f"{where}: probe step {step!r}; verbs are {', '.join(sorted(STEP_VERBS))}")
+    for kind, src in d.get("expect_source", {}).items():
+        if kind not in CHECK_KEYS or src not in SOURCES:
+            raise HarnessError(f"{where} [expect_source]: {kind} = {src!r}")
     return Scenario(
         name=path.stem,
         path=path,
