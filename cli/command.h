@@ -21,5 +21,6 @@ struct Context {
 };
 
 void add_resv_command(CLI::App& app, Context& ctx);
+void add_acpi_command(CLI::App& app, Context& ctx);
 
 }  // namespace iovakit::cli

@@ -38,23 +38,30 @@ MemoryAccess read_memory_access(const ByteReader& r, std::size_t at) {
 }
 
 // True when an array of `count` elements of `size` bytes at node-relative
-// `offset` lies inside the node after its fixed part. 64-bit arithmetic: a
-// count of 2^32 - 1 cannot overflow.
+// `offset` lies inside the node after its 16-byte header. 64-bit
+// arithmetic: a count of 2^32 - 1 cannot overflow. (An array that overlaps
+// the type's own fields is still read, as Linux and iasl read it; the caller
+// reports the overlap.)
 bool array_fits(const IortNode& node, std::uint32_t offset, std::uint32_t count, std::size_t size) {
   const std::uint64_t begin = offset;
   const std::uint64_t bytes = std::uint64_t{count} * size;
-  return begin >= fixed_size(node.type) && begin <= node.length && bytes <= node.length - begin;
+  return begin >= kIortNodeHeaderSize && begin <= node.length && bytes <= node.length - begin;
 }
 
 void read_mappings(const ByteReader& r, IortNode& node, std::vector<Finding>& findings) {
   if (node.mapping_count == 0) return;
   if (!array_fits(node, node.mapping_offset, node.mapping_count, kIdMappingSize)) {
     findings.push_back({node.offset + 12, "iort-mappings-outside-node",
-                        fmt::format("{} node: {} ID mapping(s) at node offset {:#x} do not fit between the node's "
-                                    "fixed part ({:#x}) and its length {:#x}; the mappings are ignored",
-                                    iort_node_name(node.type), node.mapping_count, node.mapping_offset,
-                                    fixed_size(node.type), node.length)});
+                        fmt::format("{} node: {} ID mapping(s) at node offset {:#x} do not fit between the node "
+                                    "header and its length {:#x}; the mappings are ignored",
+                                    iort_node_name(node.type), node.mapping_count, node.mapping_offset, node.length)});
     return;
+  }
+  if (node.mapping_offset < fixed_size(node.type)) {
+    findings.push_back({node.offset + 12, "iort-mappings-overlap-fields",
+                        fmt::format("{} node: the ID mapping array at node offset {:#x} overlaps the node's own "
+                                    "fields (which end at {:#x}); both are decoded as the table says",
+                                    iort_node_name(node.type), node.mapping_offset, fixed_size(node.type))});
   }
   for (std::uint32_t i = 0; i < node.mapping_count; ++i) {
     const std::size_t at = node.offset + node.mapping_offset + std::size_t{i} * kIdMappingSize;

@@ -19,7 +19,7 @@ std::string printable(std::string_view raw) {
   out.reserve(end);
   for (std::size_t i = 0; i < end; ++i) {
     const auto c = static_cast<unsigned char>(raw[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
+    if (c >= 0x20 && c < 0x7f) {
       out += static_cast<char>(c);
     } else {
       out += fmt::format("\\x{:02x}", c);

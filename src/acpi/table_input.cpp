@@ -57,7 +57,8 @@ bool is_iommu_table_file_name(std::string_view name) {
 
 Result<std::vector<RawTable>> split_tables(std::span<const std::uint8_t> content, std::string_view source) {
   const std::string_view text(reinterpret_cast<const char*>(content.data()), content.size());
-  if (content.size() >= 4 && is_iommu_signature(text.substr(0, 4))) {
+  // Text first: acpidump output also starts with the signature ("DMAR @ 0x...").
+  if (content.size() >= 4 && is_iommu_signature(text.substr(0, 4)) && !looks_like_acpidump_text(text)) {
     return std::vector<RawTable>{
         {std::string(source), std::string(text.substr(0, 4)), {content.begin(), content.end()}}};
   }
