@@ -43,8 +43,7 @@ class Dsl {
       const auto nl = text.find('\n');
       const std::string_view line = text.substr(0, nl);
       text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-      if (line.find("**** Unknown") != std::string_view::npos ||
-          line.find("**** Invalid") != std::string_view::npos) {
+      if (line.find("**** Unknown") != std::string_view::npos || line.find("**** Invalid") != std::string_view::npos) {
         if (!dsl.stopped_at) dsl.stopped_at = last_offset;
         continue;
       }
