@@ -302,13 +302,15 @@ Json to_json(const acpi::DecodedTable& table) {
 }
 
 Json to_json(const acpi::LogRecord& r) {
-  Json j = {{"line", r.line}, {"kind", std::string(acpi::log_kind_name(r.kind))}, {"message", r.message}};
-  if (!r.device.empty()) j["device"] = r.device;
+  // Log text is arbitrary bytes; printable() keeps the JSON valid UTF-8.
+  Json j = {
+      {"line", r.line}, {"kind", std::string(acpi::log_kind_name(r.kind))}, {"message", acpi::printable(r.message)}};
+  if (!r.device.empty()) j["device"] = acpi::printable(r.device);
   if (r.range) j["range"] = to_json(*r.range);
   switch (r.kind) {
     case acpi::LogKind::kIvmd:
-      j["ivmd_type"] = r.ivmd_type;
-      j["devid_end"] = r.devid_end;
+      j["ivmd_type"] = acpi::printable(r.ivmd_type);
+      j["devid_end"] = acpi::printable(r.devid_end);
       j["range_start"] = json_address(r.raw_start);
       j["range_end_exclusive"] = json_address(r.raw_end);
       if (r.value) j["flags"] = *r.value;
@@ -318,7 +320,7 @@ Json to_json(const acpi::LogRecord& r) {
       j["firmware_end"] = json_address(r.raw_end);
       break;
     case acpi::LogKind::kDmarFault:
-      j["fault_type"] = r.fault_type;
+      j["fault_type"] = acpi::printable(r.fault_type);
       if (r.fault_address) j["fault_address"] = json_address(*r.fault_address);
       if (r.fault_reason) j["fault_reason"] = *r.fault_reason;
       break;
