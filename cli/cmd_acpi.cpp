@@ -234,7 +234,7 @@ std::string print_table(const acpi::RawTable& raw, const acpi::DecodedTable& tab
         using T = std::decay_t<decltype(t)>;
         const auto& h = t.header;
         std::string out =
-            style.paint(fmt::format("{}: {} revision {}, {} bytes, OEM \"{}\" \"{}\", checksum {}", raw.source,
+            style.paint(fmt::format(R"({}: {} revision {}, {} bytes, OEM "{}" "{}", checksum {})", raw.source,
                                     acpi::printable(h.signature), h.revision, h.length, acpi::printable(h.oem_id),
                                     acpi::printable(h.oem_table_id), h.checksum_ok() ? "ok" : "BAD"),
                         report::Tone::kHeading) +

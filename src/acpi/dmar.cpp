@@ -18,10 +18,10 @@ std::size_t fixed_size(std::uint16_t type) {
   switch (type) {
     case dmar_type::kDrhd: return 16;
     case dmar_type::kRmrr: return 24;
-    case dmar_type::kAtsr: return 8;
     case dmar_type::kRhsa: return 20;
-    case dmar_type::kAndd: return 8;
-    case dmar_type::kSatc: return 8;
+    case dmar_type::kAtsr:
+    case dmar_type::kAndd:
+    case dmar_type::kSatc:
     case dmar_type::kSidp: return 8;
     default: return kStructHeaderSize;
   }

@@ -25,7 +25,7 @@ std::size_t fixed_size(std::uint8_t type) {
     case iort_node::kItsGroup: return 0x14;
     case iort_node::kNamedComponent: return 0x1d;
     case iort_node::kRootComplex: return 0x24;
-    case iort_node::kSmmu: return 0x3c;
+    case iort_node::kSmmu:
     case iort_node::kSmmuV3: return 0x3c;
     case iort_node::kPmcg: return 0x20;
     case iort_node::kRmr: return 0x1c;

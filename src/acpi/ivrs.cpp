@@ -339,8 +339,8 @@ DeviceMap expand_device_entries(const Ivhd& ivhd) {
 }
 
 const DevidRange* DeviceMap::find(std::uint16_t devid) const {
-  for (auto it = ranges.rbegin(); it != ranges.rend(); ++it) {
-    if (it->first <= devid && devid <= it->last) return &*it;
+  for (std::size_t i = ranges.size(); i-- > 0;) {
+    if (ranges[i].first <= devid && devid <= ranges[i].last) return &ranges[i];
   }
   return nullptr;
 }

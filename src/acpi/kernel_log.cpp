@@ -1,5 +1,7 @@
 #include "iovakit/acpi/kernel_log.h"
 
+#include <utility>
+
 #include <fmt/format.h>
 
 namespace iovakit::acpi {
@@ -313,10 +315,10 @@ std::vector<LogicalLine> logical_lines(std::string_view text, std::size_t& physi
       continue;
     }
     current.text.append(line);
-    out.push_back(std::move(current));
+    out.push_back(std::exchange(current, LogicalLine{}));
     open = false;
   }
-  if (open) out.push_back(std::move(current));
+  if (open) out.push_back(std::exchange(current, LogicalLine{}));
   if (soft_breaks) {
     for (auto& l : out) {
       std::string decoded;

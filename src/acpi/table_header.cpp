@@ -48,8 +48,7 @@ Result<TableHeader> read_table_header(std::span<const std::uint8_t> bytes, std::
   h.creator_revision = r.u32(32);
 
   if (!expected_signature.empty() && h.signature != expected_signature) {
-    return Error(Errc::kParse,
-                 fmt::format("signature \"{}\" is not \"{}\"", printable(h.signature), expected_signature),
+    return Error(Errc::kParse, fmt::format(R"(signature "{}" is not "{}")", printable(h.signature), expected_signature),
                  Location{{}, {}, 0});
   }
   if (h.length < kTableHeaderSize) {

@@ -21,14 +21,14 @@
 namespace iovakit::report {
 
 Json to_json(const acpi::Finding& finding);
-Json to_json(const acpi::TableHeader& header);
-Json to_json(const acpi::DeviceScope& scope);
-Json to_json(const acpi::Dmar& dmar);
-Json to_json(const acpi::Ivrs& ivrs);
-Json to_json(const acpi::Iort& iort);
+Json to_json(const acpi::TableHeader& h);
+Json to_json(const acpi::DeviceScope& s);
+Json to_json(const acpi::Dmar& d);
+Json to_json(const acpi::Ivrs& v);
+Json to_json(const acpi::Iort& t);
 // {"signature", "header", "findings", "dmar"|"ivrs"|"iort"}
 Json to_json(const acpi::DecodedTable& table);
-Json to_json(const acpi::LogRecord& record);
+Json to_json(const acpi::LogRecord& r);
 Json to_json(const acpi::KernelLog& log);
 
 }  // namespace iovakit::report
