@@ -1,5 +1,8 @@
 #include "iovakit/acpi/dmar.h"
 
+#include <algorithm>
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "iovakit/acpi/byte_reader.h"
@@ -110,6 +113,39 @@ void check_rmrr(Rmrr& rmrr, std::vector<Finding>& findings) {
   }
 }
 
+// Structures out of the VT-d spec's order (DRHDs, then RMRRs, ATSRs, RHSAs,
+// ANDDs, SATCs, SIDPs: acpi-iommu-tables.md s.2.2; and VT-d s.8.3: an
+// INCLUDE_PCI_ALL DRHD comes after every other DRHD of its segment).
+// Linux does not depend on the order (dmar_walk_remapping_entries takes them
+// as they come, and dmar_register_drhd_unit queues an INCLUDE_PCI_ALL unit
+// last itself), so these are notes, not errors.
+void check_spec_order(const std::vector<std::pair<std::uint16_t, std::size_t>>& seen, const Dmar& dmar,
+                      std::vector<Finding>& findings) {
+  std::uint16_t highest = 0;
+  for (const auto& [type, offset] : seen) {
+    if (type > dmar_type::kSidp) continue;
+    if (type < highest) {
+      findings.push_back({offset, "structure-order",
+                          fmt::format("{} after a {}: the VT-d spec lists remapping structures in type order (Linux "
+                                      "does not depend on it)",
+                                      dmar_type_name(type), dmar_type_name(highest))});
+    }
+    highest = std::max(highest, type);
+  }
+  for (std::size_t i = 0; i < dmar.drhds.size(); ++i) {
+    if (!dmar.drhds[i].include_pci_all()) continue;
+    for (std::size_t j = i + 1; j < dmar.drhds.size(); ++j) {
+      if (dmar.drhds[j].segment == dmar.drhds[i].segment) {
+        findings.push_back({dmar.drhds[i].offset, "drhd-include-all-not-last",
+                            fmt::format("INCLUDE_PCI_ALL DRHD #{} is not the last DRHD of segment {} (the VT-d spec "
+                                        "puts it last; Linux matches it last anyway)",
+                                        i, dmar.drhds[i].segment)});
+        break;
+      }
+    }
+  }
+}
+
 void check_order(const Dmar& dmar, std::vector<Finding>& findings) {
   // Overlapping RMRRs are legal (several devices, several RMRRs) but worth
   // knowing: the kernel merges same-type regions per group.
@@ -186,6 +222,7 @@ Result<Dmar> decode_dmar(std::span<const std::uint8_t> bytes) {
                                          dmar.width, dmar.host_address_width())});
   }
 
+  std::vector<std::pair<std::uint16_t, std::size_t>> seen;  // (type, offset) in table order
   std::size_t at = kDmarFixedSize;
   while (at < r.size()) {
     if (!r.has(at, kStructHeaderSize)) {
@@ -212,6 +249,7 @@ Result<Dmar> decode_dmar(std::span<const std::uint8_t> bytes) {
                                   dmar_type_name(type), length, r.size()));
     }
     const std::size_t end = at + length;
+    seen.emplace_back(type, at);
     if (length < fixed_size(type)) {
       dmar.findings.push_back({at, "structure-too-short",
                                fmt::format("{} structure length {} is below its fixed size {}; skipped",
@@ -303,6 +341,7 @@ Result<Dmar> decode_dmar(std::span<const std::uint8_t> bytes) {
     }
     at = end;
   }
+  check_spec_order(seen, dmar, dmar.findings);
   check_order(dmar, dmar.findings);
   return dmar;
 }

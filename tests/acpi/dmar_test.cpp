@@ -225,6 +225,19 @@ TEST(Dmar, InvalidHawAndEndEqualBaseAreFindings) {
   EXPECT_EQ(d->rmrrs[0].range(), iova::Range(0x1000, 0x1000));
 }
 
+TEST(Dmar, OutOfSpecOrderIsANote) {
+  Bytes body = fixed();
+  body.append(rmrr(0x1000, 0x1fff, {scope(1, 0, {{2, 0}})}));
+  body.append(drhd(1, 0xfed91000, {}));
+  body.append(drhd(0, 0xfed90000, {scope(1, 0, {{2, 0}})}));
+  auto d = decode_dmar(make_table("DMAR", 1, body));
+  ASSERT_TRUE(d.ok());
+  std::vector<std::string> codes;
+  for (const auto& f : d->findings) codes.push_back(f.code);
+  EXPECT_EQ(codes, (std::vector<std::string>{"structure-order", "structure-order", "drhd-include-all-not-last"}));
+  EXPECT_EQ(d->findings[0].offset, 48U + 32);
+}
+
 TEST(Dmar, TrailingBytesAfterLengthAreIgnoredWithAFinding) {
   auto t = make_table("DMAR", 1, fixed());
   t.push_back(0xaa);
