@@ -306,7 +306,7 @@ Result<Dmar> decode_dmar(std::span<const std::uint8_t> bytes) {
         a.nul_terminated = nul != std::string::npos;
         a.name = raw.substr(0, nul);
         if (!a.nul_terminated) {
-          // dmar_parse_one_andd (dmar.c, 4.0+): "ANDD object name is not NUL-terminated".
+          // dmar_parse_one_andd (intel/dmar.c, 6.1 and 7.0): "ANDD object name is not NUL-terminated".
           dmar.findings.push_back({at + 8, "andd-name-unterminated",
                                    "ANDD object name has no NUL inside the structure (Linux rejects the ANDD)"});
         }

@@ -96,8 +96,8 @@ void read_entries(const ByteReader& r, Ivhd& ivhd, std::size_t begin, std::size_
       default: break;
     }
     if (!known_entry(e.type)) {
-      // ivhd_entry_length (amd/init.c, 4.x-7.x) returns 0 for types >= 0x80
-      // other than 0xF0; the spec sizes them by the top two bits.
+      // ivhd_entry_length (amd/init.c, since ACPI HID entries in v4.7; same in the newest tree read) returns 0 for
+      // types >= 0x80 other than 0xF0; the spec sizes them by the top two bits.
       findings.push_back(
           {at, "ivhd-entry-unknown",
            fmt::format("unknown device entry type {:#04x} skipped ({} bytes by the type's top bits{})", e.type,

@@ -17,7 +17,7 @@
 // never applied: Linux uses a bad RMRR all the same.
 //
 // Walk and bounds. The structures are walked as Linux's
-// dmar_walk_remapping_entries (drivers/iommu/intel/dmar.c, 4.x-7.x) does:
+// dmar_walk_remapping_entries (drivers/iommu/intel/dmar.c; the same in 6.1, 7.0 and the older trees read) does:
 // {u16 type, u16 length} headers back to back until the table's Length.
 // Where Linux stops or fails, decode_dmar returns an Error naming the offset:
 //   - a structure of length 0 (Linux: "Invalid 0-length structure", stops);

@@ -187,7 +187,7 @@ inline constexpr std::size_t kIvrsFixedSize = 48;
 Result<Ivrs> decode_ivrs(std::span<const std::uint8_t> bytes);
 
 // One IVHD's device entries as devid ranges (init_iommu_from_acpi,
-// drivers/iommu/amd/init.c, 4.x-7.x): select and range entries give a DTE
+// drivers/iommu/amd/init.c, as in 6.1 and 7.0): select and range entries give a DTE
 // setting, alias entries also a requester-id alias, extended entries an
 // extended setting. A range opened by 0x03/0x43/0x47 closes at the next 0x04.
 struct DevidRange {
