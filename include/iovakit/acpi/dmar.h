@@ -17,10 +17,13 @@
 // never applied: Linux uses a bad RMRR all the same.
 //
 // Walk and bounds. The structures are walked as Linux's
-// dmar_walk_remapping_entries (drivers/iommu/intel/dmar.c; the same in 6.1, 7.0 and the older trees read) does:
-// {u16 type, u16 length} headers back to back until the table's Length.
-// Where Linux stops or fails, decode_dmar returns an Error naming the offset:
-//   - a structure of length 0 (Linux: "Invalid 0-length structure", stops);
+// dmar_walk_remapping_entries (drivers/iommu/intel/dmar.c, as in 6.1 and
+// 7.0) does: {u16 type, u16 length} headers back to back until the table's
+// Length. Where Linux stops or fails, decode_dmar returns an Error naming the
+// offset:
+//   - a structure of length 0 (6.1/7.0: pr_debug "Invalid 0-length
+//     structure" and the walk stops; the 3.x parse_dmar_table warned and
+//     failed with -EINVAL);
 //   - a structure shorter than its 4-byte header, or passing the table end
 //     (Linux: "Record passes table end", -EINVAL).
 // Inside a well-framed structure, problems are findings and decoding goes
