@@ -77,7 +77,9 @@ std::optional<DumpLine> split_dump_line(std::string_view line) {
 
 bool looks_like_acpidump_text(std::string_view text) {
   std::size_t lines = 0;
-  while (!text.empty() && lines < 8) {
+  // Pasted dumps often start with some prose; a binary table never has a
+  // "SIG @ 0x..." line, so looking further is safe.
+  while (!text.empty() && lines < 200) {
     const auto nl = text.find('\n');
     const std::string_view line = text.substr(0, nl);
     if (parse_heading(line)) return true;

@@ -56,6 +56,16 @@ TEST(AcpidumpText, RejectsBrokenDumpsWithTheLine) {
   }
 }
 
+TEST(AcpidumpText, FindsADumpAfterALongPreamble) {
+  std::string text;
+  for (int i = 0; i < 50; ++i) text += "some words from the bug report\n";
+  text += "DMAR @ 0x0\n    0000: 44 4D 41 52\n";
+  EXPECT_TRUE(looks_like_acpidump_text(text));
+  auto t = parse_acpidump_text(text);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ((*t)[0].line, 51U);
+}
+
 TEST(AcpidumpText, AsciiColumnIsNeverParsed) {
   // The ASCII column of a short last line is padded; hex-looking text in it
   // must not become bytes.

@@ -49,7 +49,7 @@ struct DumpedTable {
 Result<std::vector<DumpedTable>> parse_acpidump_text(std::string_view text, std::string_view source = {});
 
 // True when `text` looks like acpidump output (a heading line within the
-// first few lines), for callers that must tell it from a binary table.
+// first 200 lines), for callers that must tell it from a binary table.
 bool looks_like_acpidump_text(std::string_view text);
 
 }  // namespace iovakit::acpi
