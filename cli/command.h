@@ -22,5 +22,6 @@ struct Context {
 
 void add_resv_command(CLI::App& app, Context& ctx);
 void add_kernel_command(CLI::App& app, Context& ctx);
+void add_acpi_command(CLI::App& app, Context& ctx);
 
 }  // namespace iovakit::cli

@@ -39,6 +39,7 @@ int run(int argc, char** argv) {
 
   add_resv_command(app, ctx);
   add_kernel_command(app, ctx);
+  add_acpi_command(app, ctx);
 
   try {
     app.parse(argc, argv);
