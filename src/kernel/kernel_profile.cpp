@@ -72,6 +72,8 @@ KernelProfile profile_for_version(const KernelVersion& version) {
   f.core_require_direct = version >= v(6, 6);
   f.intel_relaxable_rmrr = version >= v(5, 3);
   f.intel_rmrr_attach_refused = version >= v(3, 17) && version < v(6, 6);
+  f.intel_rmrr_via_bridge = version >= v(5, 3);
+  f.intel_isa_resv_region = version >= v(5, 3);
   f.intel_floppy_wa = true;
   // The generic page-table conversions (iommupt: d373449d8e97 for VT-d,
   // 789a5913b29c for AMD) were merged for v6.19.
@@ -147,6 +149,8 @@ constexpr FlagSpec kBoolFlags[] = {
     {"core_require_direct", &KernelFeatures::core_require_direct},
     {"intel_relaxable_rmrr", &KernelFeatures::intel_relaxable_rmrr},
     {"intel_rmrr_attach_refused", &KernelFeatures::intel_rmrr_attach_refused},
+    {"intel_rmrr_via_bridge", &KernelFeatures::intel_rmrr_via_bridge},
+    {"intel_isa_resv_region", &KernelFeatures::intel_isa_resv_region},
     {"intel_floppy_wa", &KernelFeatures::intel_floppy_wa},
     {"amd_ht_range_ignore", &KernelFeatures::amd_ht_range_ignore},
     {"type1_iova_list", &KernelFeatures::type1_iova_list},

@@ -92,6 +92,15 @@ struct KernelFeatures {
   // platform RMRR requirement.  Contact your platform vendor." (v3.17 through
   // v6.5; removed in v6.6 for the core rule above).
   bool intel_rmrr_attach_refused = false;
+  // An RMRR whose scope names a bridge reaches every device below it, in
+  // get_resv_regions and device_has_rmrr (v5.3, "iommu/vt-d: Handle RMRR with
+  // PCI bridge device scopes", is_downstream_to_pci_bridge). Before, only the
+  // device in the slot itself.
+  bool intel_rmrr_via_bridge = true;
+  // The ISA 0-16 MiB identity map is reported as a reserved region (v5.3,
+  // d850c2ee5fe22 "iommu/vt-d: Expose ISA direct mapping region via
+  // iommu_get_resv_regions"); before, the driver mapped it silently.
+  bool intel_isa_resv_region = true;
   // CONFIG_INTEL_IOMMU_FLOPPY_WA: ISA bridges (class 0x0601) get
   // [0, 16 MiB) as DIRECT_RELAXABLE. def_bool y on x86; since the 2025
   // Kconfig fix (also taken into stable trees) only with BLK_DEV_FD, which
