@@ -382,6 +382,13 @@ std::string_view acs_rule_name(AcsRule rule) {
   return "unknown";
 }
 
+void apply_command_line(AcsOptions& options, const AcsCommandLine& cmdline, bool has_acs_override_patch,
+                        bool has_config_acs) {
+  options.acs_override = has_acs_override_patch ? cmdline.acs_override : std::nullopt;
+  options.disable_acs_redir = cmdline.disable_acs_redir;
+  options.config_acs = has_config_acs ? cmdline.config_acs : std::vector<ConfigAcsEntry>{};
+}
+
 bool kernel_multifunction(const pci::Topology& topology, std::size_t device) {
   const auto& config = topology.config(device);
   if (config.is_multifunction()) return true;

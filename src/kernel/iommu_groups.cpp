@@ -232,32 +232,42 @@ MemberReason reason_of(const GroupMember& m) {
   return MemberReason::kOwnGroup;
 }
 
-std::string step_text(const pci::Topology& t, const GroupStep& s) {
+std::string step_text(const pci::Topology& t, const GroupOptions& o, const GroupStep& s) {
   switch (s.kind) {
-    case GroupStepKind::kAliasOwner:
-      return fmt::format("{}'s DMA reaches the IOMMU attributed to bridge {} (pci_for_each_dma_alias)", name(t, s.from),
-                         name(t, s.to));
-    case GroupStepKind::kNonIsolatedBridge:
+    case GroupStepKind::kAliasOwner: {
+      const pci::DmaAliasResult walk = pci::dma_aliases(t, s.from);
+      std::string how;
+      for (const pci::DmaAlias& a : walk.aliases) {
+        if (a.attributed_to == s.to) how = a.explanation;
+      }
+      return fmt::format("{}'s DMA reaches the IOMMU attributed to bridge {} (pci_for_each_dma_alias: {})",
+                         name(t, s.from), name(t, s.to), how);
+    }
+    case GroupStepKind::kNonIsolatedBridge: {
+      const AcsPathDecision path = pci_acs_path_enabled(t, s.to, kReqAcsFlags, o.acs);
       return fmt::format(
-          "{} sits behind bridge {}, and the path from {} to the root bus lacks ACS isolation "
-          "(pci_acs_path_enabled)",
-          name(t, s.from), name(t, s.to), name(t, s.to));
+          "{} sits behind bridge {}, and the path from there to the root bus is not ACS-isolated "
+          "(pci_acs_path_enabled: {})",
+          name(t, s.from), name(t, s.to), path.explanation);
+    }
     case GroupStepKind::kDmaAlias:
       return fmt::format("{} and {} are DMA aliases on bus {:02x} (pci_devs_are_dma_aliases)", name(t, s.from),
                          name(t, s.to), t.bdf(s.from).bus());
-    case GroupStepKind::kSlotFunction:
+    case GroupStepKind::kSlotFunction: {
+      const AcsDecision acs = pci_acs_enabled(t, s.from, kReqAcsFlags, o.acs);
       return fmt::format(
-          "{} and {} are functions of multifunction slot {:02x}:{:02x} without ACS isolation "
-          "(get_pci_function_alias_group)",
-          name(t, s.from), name(t, s.to), t.bdf(s.from).bus(), t.bdf(s.from).device());
+          "{} and {} are functions of multifunction slot {:02x}:{:02x} and neither is ACS-isolated "
+          "(get_pci_function_alias_group; {})",
+          name(t, s.from), name(t, s.to), t.bdf(s.from).bus(), t.bdf(s.from).device(), acs.explanation);
+    }
   }
   return {};
 }
 
-std::string explain(const pci::Topology& t, const GroupMember& m, unsigned id) {
+std::string explain(const pci::Topology& t, const GroupOptions& o, const GroupMember& m, unsigned id) {
   std::string text;
   for (const GroupStep& s : m.steps) {
-    text += step_text(t, s);
+    text += step_text(t, o, s);
     text += "; ";
   }
   if (m.joined) {
@@ -352,8 +362,10 @@ GroupPrediction predict_iommu_groups(const pci::Topology& topology, const GroupO
   return predict_iommu_groups(topology, options, pci_probe_order(topology));
 }
 
-GroupPrediction predict_iommu_groups(const pci::Topology& topology, const GroupOptions& options,
+GroupPrediction predict_iommu_groups(const pci::Topology& topology, const GroupOptions& given,
                                      const std::vector<std::size_t>& probe_order) {
+  GroupOptions options = given;
+  if (options.driver == IommuDriver::kAmdVi) options.acs.ivrs_present = true;  // amd_iommu needs IVRS
   Replay primary(topology, options, probe_order, options.assume_isolated_when_unknown);
   primary.run();
   GroupPrediction out;
@@ -372,7 +384,7 @@ GroupPrediction predict_iommu_groups(const pci::Topology& topology, const GroupO
     }
     GroupMember m = primary.info()[dev];
     m.reason = reason_of(m);
-    m.explanation = explain(topology, m, out.groups[*g].id);
+    m.explanation = explain(topology, options, m, out.groups[*g].id);
     out.groups[*g].members.push_back(std::move(m));
   }
   for (const std::size_t dev : primary.incomplete()) {
@@ -388,12 +400,13 @@ GroupPrediction predict_iommu_groups(const pci::Topology& topology, const GroupO
       const auto b = other.group_of()[dev];
       if (!a || !b || mine[*a] == theirs[*b]) continue;
       std::string with;
-      for (const std::size_t d : theirs[*b]) with += (with.empty() ? "" : ", ") + name(topology, d);
+      for (const std::size_t d : theirs[*b]) {
+        if (d != dev) with += (with.empty() ? "" : ", ") + name(topology, d);
+      }
       out.uncertainties.push_back(
-          {dev,
-           fmt::format("{}'s group depends on the unknown ACS answers above: taking them as {} would group it "
-                       "with {}",
-                       name(topology, dev), options.assume_isolated_when_unknown ? "not isolated" : "isolated", with)});
+          {dev, fmt::format("{}'s group depends on the unknown ACS answers above: taking them as {} would {}",
+                            name(topology, dev), options.assume_isolated_when_unknown ? "not isolated" : "isolated",
+                            with.empty() ? std::string("leave it alone in its group") : "group it with " + with)});
       out.groups[*a].certain = false;
     }
   }

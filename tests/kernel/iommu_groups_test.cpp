@@ -111,6 +111,43 @@ TEST(IommuGroups, KernelGroupingPerMachine) {
        switch_machine(std::nullopt),
        nullptr,
        {"0: 00:01.0", "1: 01:00.0", "2: 02:08.0 03:00.0 03:00.1", "3: 02:10.0 04:00.0"}},
+      {"pci=disable_acs_redir on the first downstream port merges the GPU into its group",
+       switch_machine(kAcsOn),
+       [](GroupOptions& o) {
+         apply_command_line(o.acs, parse_acs_command_line("pci=disable_acs_redir=0000:02:08.0"), false, true);
+       },
+       {"0: 00:01.0", "1: 01:00.0", "2: 02:08.0 03:00.0 03:00.1", "3: 02:10.0", "4: 04:00.0"}},
+      {"pcie_acs_override is ignored by kernels without the patch",
+       mf_nic_behind(std::nullopt, std::nullopt),
+       [](GroupOptions& o) {
+         apply_command_line(o.acs, parse_acs_command_line("pcie_acs_override=downstream,multifunction"), false, true);
+       },
+       {"0: 00:00.0", "1: 00:1c.0 03:00.0 03:00.1"}},
+      {"Intel multifunction RCiEPs: pci_quirk_rciep_acs isolates them; AMD ones without ACS share a group",
+       [] {
+         return std::vector<pci::DeviceRecord>{
+             testing::record("0000:00:14.0",
+                             endpoint(0x8086, 0xa0ed, 0x0c0330, true, std::nullopt, PcieType::kRcIntegratedEndpoint)),
+             testing::record("0000:00:14.2",
+                             endpoint(0x8086, 0xa0ef, 0x050000, true, std::nullopt, PcieType::kRcIntegratedEndpoint)),
+             testing::record("0000:00:18.0",
+                             endpoint(0x1022, 0x1650, 0x060000, true, std::nullopt, PcieType::kRcIntegratedEndpoint)),
+             testing::record("0000:00:18.1",
+                             endpoint(0x1022, 0x1651, 0x060000, true, std::nullopt, PcieType::kRcIntegratedEndpoint)),
+         };
+       },
+       nullptr,
+       {"0: 00:14.0", "1: 00:14.2", "2: 00:18.0 00:18.1"}},
+      // HP DL360 G7 (pci/support/machines.h). 05:00.0's header lacks the
+      // multifunction bit, so a real scan would not have found 05:00.1;
+      // given both, get_pci_function_alias_group is one-sided: 05:00.0 is a
+      // single-function endpoint and therefore isolated.
+      {"DL360 G7: UHCI/EHCI functions together, VGA with its DMI-to-PCI bridge, iLO functions together",
+       pci::testing::dl360_g7,
+       nullptr,
+       {"0: 00:00.0", "1: 00:01.0", "2: 00:03.0", "3: 00:09.0", "4: 00:1c.0", "5: 00:1c.4",
+        "6: 00:1d.0 00:1d.1 00:1d.2 00:1d.3 00:1d.7", "7: 00:1e.0 02:03.0", "8: 00:1f.0", "9: 03:00.0 03:00.1",
+        "10: 04:00.0 04:00.1", "11: 05:00.0", "12: 05:00.1", "13: 01:00.0 01:00.2 01:00.4"}},
   };
   for (const auto& c : cases) {
     const pci::Topology t = testing::build(c.machine());

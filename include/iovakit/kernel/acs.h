@@ -48,6 +48,11 @@
 // or downstream port) is every function but 0. SR-IOV VFs take their own
 // header bit only.
 //
+// SR-IOV VFs read 0xffff in their ID registers; the kernel takes vendor and
+// device from the PF (pci_iov_add_virtfn), which the records do not carry,
+// so ID-matched quirk rows cannot match a VF here (single-function VFs need
+// no ACS either way).
+//
 // Unknown stays unknown: a 64-byte config (non-root sysfs read) cannot say
 // whether a function is PCIe; a 256-byte one cannot say whether it has an
 // ACS capability. Such answers are Tristate::kUnknown with a sentence naming
@@ -98,6 +103,13 @@ struct AcsOptions {
   // pci=config_acs=; leave empty for kernels before 6.11.
   std::vector<ConfigAcsEntry> config_acs;
 };
+
+// Fills the command-line part of options from parse_acs_command_line():
+// pcie_acs_override only when the kernel carries the out-of-tree patch,
+// config_acs only for kernels that have it (v6.11+); disable_acs_redir is
+// mainline since v4.19 and always taken.
+void apply_command_line(AcsOptions& options, const AcsCommandLine& cmdline, bool has_acs_override_patch,
+                        bool has_config_acs);
 
 // What decided.
 enum class AcsRule : std::uint8_t {

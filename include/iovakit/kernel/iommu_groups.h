@@ -102,6 +102,7 @@ struct IvrsAlias {
 
 struct GroupOptions {
   IommuDriver driver = IommuDriver::kIntelVtd;
+  // With kAmdVi an IVRS table exists, so acs.ivrs_present is taken as set.
   AcsOptions acs;
   // has_iommu[i]: topology device i is handled by an IOMMU. Empty: all are.
   std::vector<bool> has_iommu;
