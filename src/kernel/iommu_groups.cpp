@@ -362,11 +362,11 @@ GroupPrediction predict_iommu_groups(const pci::Topology& topology, const GroupO
   return predict_iommu_groups(topology, options, pci_probe_order(topology));
 }
 
-GroupPrediction predict_iommu_groups(const pci::Topology& topology, const GroupOptions& given,
+GroupPrediction predict_iommu_groups(const pci::Topology& topology, const GroupOptions& options,
                                      const std::vector<std::size_t>& probe_order) {
-  GroupOptions options = given;
-  if (options.driver == IommuDriver::kAmdVi) options.acs.ivrs_present = true;  // amd_iommu needs IVRS
-  Replay primary(topology, options, probe_order, options.assume_isolated_when_unknown);
+  GroupOptions effective = options;
+  if (effective.driver == IommuDriver::kAmdVi) effective.acs.ivrs_present = true;  // amd_iommu needs IVRS
+  Replay primary(topology, effective, probe_order, effective.assume_isolated_when_unknown);
   primary.run();
   GroupPrediction out;
   out.probe_order = probe_order;
@@ -375,7 +375,7 @@ GroupPrediction predict_iommu_groups(const pci::Topology& topology, const GroupO
   out.group_of = primary.group_of();
   out.groups.resize(primary.group_count());
   for (std::size_t g = 0; g < out.groups.size(); ++g)
-    out.groups[g].id = options.first_group_id + static_cast<unsigned>(g);
+    out.groups[g].id = effective.first_group_id + static_cast<unsigned>(g);
   for (const std::size_t dev : probe_order) {
     const auto g = primary.group_of()[dev];
     if (!g) {
@@ -384,14 +384,14 @@ GroupPrediction predict_iommu_groups(const pci::Topology& topology, const GroupO
     }
     GroupMember m = primary.info()[dev];
     m.reason = reason_of(m);
-    m.explanation = explain(topology, options, m, out.groups[*g].id);
+    m.explanation = explain(topology, effective, m, out.groups[*g].id);
     out.groups[*g].members.push_back(std::move(m));
   }
   for (const std::size_t dev : primary.incomplete()) {
     if (const auto g = out.group_of[dev]) out.groups[*g].certain = false;
   }
   if (primary.consulted_unknown_acs()) {
-    Replay other(topology, options, probe_order, !options.assume_isolated_when_unknown);
+    Replay other(topology, effective, probe_order, !effective.assume_isolated_when_unknown);
     other.run();
     const auto mine = partition(primary, topology.size());
     const auto theirs = partition(other, topology.size());
@@ -405,7 +405,7 @@ GroupPrediction predict_iommu_groups(const pci::Topology& topology, const GroupO
       }
       out.uncertainties.push_back(
           {dev, fmt::format("{}'s group depends on the unknown ACS answers above: taking them as {} would {}",
-                            name(topology, dev), options.assume_isolated_when_unknown ? "not isolated" : "isolated",
+                            name(topology, dev), effective.assume_isolated_when_unknown ? "not isolated" : "isolated",
                             with.empty() ? std::string("leave it alone in its group") : "group it with " + with)});
       out.groups[*a].certain = false;
     }
