@@ -4,8 +4,10 @@
 //
 // Design
 // ------
-// pci_acs_enabled(pdev, flags) (drivers/pci/pci.c; the same code in 4.x
-// through 6.18 and the 2025 linux-next read for this file) decides in order:
+// pci_acs_enabled(pdev, flags) (drivers/pci/pci.c, read in a 2025
+// linux-next: GitHub ColinIanKing/linux-next @ 0568c452, with
+// pci_acs_flags_enabled, pci_acs_path_enabled, pci_std_enable_acs and
+// pci_disable_acs_redir) decides in order:
 //  1. pci_dev_specific_acs_enabled() (drivers/pci/quirks.c): the rows of
 //     acs_quirks.h, then the out-of-tree pcie_acs_override row when the
 //     kernel carries that patch. The first answer >= 0 wins.

@@ -9,8 +9,10 @@
 // core's pci_device_group() (drivers/iommu/iommu.c): Intel
 // intel_iommu_device_group, AMD amd_iommu_device_group (ACPI HID devices get
 // their own group, acpihid_device_group), ARM SMMUv3 arm_smmu_device_group and
-// virtio-iommu viommu_device_group; the algorithm is the same from 4.x
-// through 6.18 and the 2025 linux-next read for this file. It runs once per
+// virtio-iommu viommu_device_group. The algorithm reads the same in the
+// Android common 6.1 tree (GitHub Anything-at-25-00/kernel_common_android14-6.1
+// @ 2188b034) and in a 2025 linux-next (GitHub ColinIanKing/linux-next @
+// 01cfe541); older kernels were not re-read for this file. It runs once per
 // device, in probe order, and only ever joins groups that already exist:
 //  1. pci_for_each_dma_alias(pdev, get_pci_alias_or_group): every function
 //     the walk attributes an alias to (the device, bridges that take
@@ -47,7 +49,8 @@
 // AMD ACPI HID devices) shift them, which is what first_group_id is for.
 //
 // AMD IVRS aliases. iommu_init_device -> setup_aliases (drivers/iommu/amd/
-// iommu.c, the same in 6.1 and the 2025 linux-next read) adds the IVRS
+// iommu.c; read in the 2025 linux-next, and the 6.0 multi-segment rework
+// that 6.1 carries only moved the table into pci_seg) adds the IVRS
 // alias of a device to its dma_alias_mask when it differs from the device's
 // own ID and is on the same bus number; an alias on another bus only gets
 // the device-table entry copied (clone_alias) and does not change groups.
