@@ -1,4 +1,4 @@
-// pci_device_group() (drivers/iommu/iommu.c, 4.x through 6.18 and the 2025
+// pci_device_group() (drivers/iommu/iommu.c, as in Android common 6.1 and a 2025
 // linux-next): get_pci_alias_or_group, the upstream ACS walk,
 // get_pci_alias_group and get_pci_function_alias_group, replayed in probe
 // order, machine by machine.
