@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "iovakit/kernel/probe_order.h"
+#include "iovakit/kernel/iommu_groups.h"
 
 namespace iovakit::kernel {
 
@@ -67,7 +67,7 @@ IntelDmarState intel_dmar_boot(const pci::Topology& topology, const acpi::Dmar& 
   // order the PCI core added them. The first error is kept in
   // dmar_dev_scope_status and fails intel_iommu_init.
   std::optional<std::string> scope_error;
-  for (std::size_t device : probe_order(topology)) {
+  for (std::size_t device : pci_probe_order(topology)) {
     if (!pci::notify_info(topology, device)) continue;  // VFs, VMD domains
     bool ok = true;
     for (std::size_t u = 0; u < state.units.size() && ok; ++u) {

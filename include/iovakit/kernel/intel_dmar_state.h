@@ -35,7 +35,7 @@
 // no IOMMU: no group, no reserved regions (oracle scenario
 // drhd-scope-missing).
 //
-// Devices are offered in probe order (kernel/probe_order.h), which decides the
+// Devices are offered in probe order (pci_probe_order, iommu_groups.h), which decides the
 // order of slots and so the order of duplicate regions; never membership.
 //
 // Complexity: O(devices x structures x scopes x depth). Thread safety: values.
