@@ -53,7 +53,9 @@ bool any_set(LaneVec v) {
 
 std::uint64_t low_mask(std::uint32_t bits) { return bits >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << bits) - 1; }
 
-std::uint32_t floor_log2(std::uint64_t v) { return 63U - static_cast<std::uint32_t>(std::countl_zero(v)); }
+// floor(log2(v)); 0 for 0, which no caller passes (it keeps shifts by the
+// result defined whatever the input).
+std::uint32_t floor_log2(std::uint64_t v) { return v == 0 ? 0 : 63U - static_cast<std::uint32_t>(std::countl_zero(v)); }
 
 std::uint32_t floor_log2(u128 v) {
   const auto hi = static_cast<std::uint64_t>(v >> 64);
@@ -110,7 +112,7 @@ struct GapTree::Path {
   std::array<Node*, kMaxDepth> node{};
   std::array<std::uint32_t, kMaxDepth> index{};
   std::array<std::uint64_t, kMaxDepth> lo{};  // where node[d]'s gaps start
-  std::uint32_t depth = 0;  // inner levels; node[depth - 1] is the leaf's parent
+  std::uint32_t depth = 0;                    // inner levels; node[depth - 1] is the leaf's parent
   Node* leaf = nullptr;
   std::uint64_t leaf_lo = 0;
 };
@@ -121,9 +123,9 @@ struct GapTree::Window {
   std::uint64_t align_mask = 0;
   std::uint64_t low = 0;
   std::uint64_t high = 0;
-  std::uint32_t lane = 0;        // lanes index for order (>= 1), clamped to the last lane
-  std::uint64_t lane_need = 0;   // what that lane must reach: min(size, kLaneCap)
-  std::uint32_t min_class = 0;   // best fit: the smallest sure-fit length class
+  std::uint32_t lane = 0;       // lanes index for order (>= 1), clamped to the last lane
+  std::uint64_t lane_need = 0;  // what that lane must reach: min(size, kLaneCap)
+  std::uint32_t min_class = 0;  // best fit: the smallest sure-fit length class
 };
 
 namespace {
@@ -166,7 +168,7 @@ GapTree::GapTree(std::uint64_t max_pfn, Tuning tuning)
       min_inner_(std::max<std::uint32_t>(2, tuning.fanout / 4)),
       leaf_bytes_(sizeof(Node) + 2 * std::size_t{tuning.leaf_capacity} * sizeof(std::uint64_t)),
       inner_bytes_(sizeof(Node) + std::size_t{tuning.fanout} * (4 * sizeof(std::uint64_t) + sizeof(Lanes))) {
-  static_assert(sizeof(Node*) == sizeof(std::uint64_t), "inner node rows are 8-byte elements");
+  static_assert(sizeof(void*) == sizeof(std::uint64_t), "inner node rows are 8-byte elements");
   if (leaf_cap_ < 4 || leaf_cap_ > 64 || fanout_ < 4 || fanout_ > 64) {
     throw std::invalid_argument(
         fmt::format("GapTree: leaf capacity {} and fanout {} must be within 4..64", leaf_cap_, fanout_));
@@ -262,12 +264,12 @@ std::uint32_t GapTree::height() const { return root_ == nullptr ? 0 : root_->hei
 // ---------------------------------------------------------------------------
 // Layout.
 
-std::uint64_t* GapTree::firsts(Node* n) const { return reinterpret_cast<std::uint64_t*>(n + 1); }
+std::uint64_t* GapTree::firsts(Node* n) { return reinterpret_cast<std::uint64_t*>(n + 1); }
 std::uint64_t* GapTree::lasts(Node* n) const { return firsts(n) + leaf_cap_; }
-const std::uint64_t* GapTree::firsts(const Node* n) const { return reinterpret_cast<const std::uint64_t*>(n + 1); }
+const std::uint64_t* GapTree::firsts(const Node* n) { return reinterpret_cast<const std::uint64_t*>(n + 1); }
 const std::uint64_t* GapTree::lasts(const Node* n) const { return firsts(n) + leaf_cap_; }
-std::uint64_t* GapTree::highs(Node* n) const { return reinterpret_cast<std::uint64_t*>(n + 1); }
-const std::uint64_t* GapTree::highs(const Node* n) const { return reinterpret_cast<const std::uint64_t*>(n + 1); }
+std::uint64_t* GapTree::highs(Node* n) { return reinterpret_cast<std::uint64_t*>(n + 1); }
+const std::uint64_t* GapTree::highs(const Node* n) { return reinterpret_cast<const std::uint64_t*>(n + 1); }
 GapTree::Node** GapTree::children(Node* n) const { return reinterpret_cast<Node**>(highs(n) + fanout_); }
 GapTree::Node* const* GapTree::children(const Node* n) const {
   return reinterpret_cast<Node* const*>(highs(n) + fanout_);
@@ -287,9 +289,13 @@ const std::uint16_t* GapTree::lanes(const Node* n) const {
 void GapTree::shift_slots(Node* n, std::uint32_t from, std::uint32_t to, std::uint32_t count) const {
   auto* base = reinterpret_cast<unsigned char*>(highs(n));
   const std::size_t row8 = std::size_t{fanout_} * 8;
-  for (std::size_t r = 0; r < 4; ++r) std::memmove(base + r * row8 + to * 8, base + r * row8 + from * 8, count * 8);
+  const std::size_t to_off = std::size_t{to} * 8;
+  const std::size_t from_off = std::size_t{from} * 8;
+  const std::size_t bytes = std::size_t{count} * 8;
+  for (std::size_t r = 0; r < 4; ++r) std::memmove(base + r * row8 + to_off, base + r * row8 + from_off, bytes);
   unsigned char* lane_rows = base + 4 * row8;
-  std::memmove(lane_rows + to * sizeof(Lanes), lane_rows + from * sizeof(Lanes), count * sizeof(Lanes));
+  std::memmove(lane_rows + std::size_t{to} * sizeof(Lanes), lane_rows + std::size_t{from} * sizeof(Lanes),
+               std::size_t{count} * sizeof(Lanes));
 }
 
 void GapTree::copy_slots(Node* dst, std::uint32_t dpos, const Node* src, std::uint32_t spos,
@@ -297,8 +303,12 @@ void GapTree::copy_slots(Node* dst, std::uint32_t dpos, const Node* src, std::ui
   auto* d = reinterpret_cast<unsigned char*>(highs(dst));
   const auto* s = reinterpret_cast<const unsigned char*>(highs(src));
   const std::size_t row8 = std::size_t{fanout_} * 8;
-  for (std::size_t r = 0; r < 4; ++r) std::memcpy(d + r * row8 + dpos * 8, s + r * row8 + spos * 8, count * 8);
-  std::memcpy(d + 4 * row8 + dpos * sizeof(Lanes), s + 4 * row8 + spos * sizeof(Lanes), count * sizeof(Lanes));
+  const std::size_t d_off = std::size_t{dpos} * 8;
+  const std::size_t s_off = std::size_t{spos} * 8;
+  const std::size_t bytes = std::size_t{count} * 8;
+  for (std::size_t r = 0; r < 4; ++r) std::memcpy(d + r * row8 + d_off, s + r * row8 + s_off, bytes);
+  std::memcpy(d + 4 * row8 + std::size_t{dpos} * sizeof(Lanes), s + 4 * row8 + std::size_t{spos} * sizeof(Lanes),
+              std::size_t{count} * sizeof(Lanes));
 }
 
 std::uint64_t GapTree::node_high(const Node* n) const {
@@ -561,7 +571,7 @@ void GapTree::leaf_insert_at(Node* leaf, std::uint32_t pos, const Entry& e) cons
   std::memmove(l + pos + 1, l + pos, tail * sizeof(std::uint64_t));
   f[pos] = e.first;
   l[pos] = e.last;
-  leaf->reserved = bits_open(leaf->reserved, pos, 1) | (std::uint64_t{e.reserved ? 1U : 0U} << pos);
+  leaf->reserved = bits_open(leaf->reserved, pos, 1) | (e.reserved ? low_mask(pos + 1) & ~low_mask(pos) : 0);
   ++leaf->count;
 }
 
@@ -760,6 +770,21 @@ GapTree::Node* GapTree::split_inner(Node* n, std::uint32_t pos, Node* child, std
 // Erase.
 
 std::optional<GapTree::Entry> GapTree::erase(std::uint64_t first) {
+  std::optional<Entry> out = erase_entry(first);
+  // Once everything fits in one leaf, go back to a single leaf: a tree
+  // emptied of its allocations holds the memory it started with.
+  if (out && root_->height > 0 && size_ <= leaf_cap_) collapse();
+  return out;
+}
+
+void GapTree::collapse() {
+  const std::vector<Entry> all = overlapping(0, max_pfn_);
+  free_subtree(root_);
+  root_ = new_leaf();
+  for (std::uint32_t i = 0; i < all.size(); ++i) leaf_insert_at(root_, i, all[i]);
+}
+
+std::optional<GapTree::Entry> GapTree::erase_entry(std::uint64_t first) {
   if (size_ == 0) return std::nullopt;
   Path path;
   descend(first, path);
@@ -1183,8 +1208,8 @@ std::string GapTree::check_node(const Node* n, std::uint64_t lo, bool is_root, s
     if (!same(want, got)) {
       for (std::uint32_t l = 0; l < kLanes; ++l) {
         if (want.lanes[l] != got.lanes[l]) {
-          return fmt::format("stale summary at height {} slot {}: lane {} is {:#x}, recomputed {:#x}", n->height, i,
-                             l, got.lanes[l], want.lanes[l]);
+          return fmt::format("stale summary at height {} slot {}: lane {} is {:#x}, recomputed {:#x}", n->height, i, l,
+                             got.lanes[l], want.lanes[l]);
         }
       }
       return fmt::format(

@@ -147,8 +147,7 @@ class GapTree {
   // Every entry that overlaps [low, high], in address order.
   [[nodiscard]] std::vector<Entry> overlapping(std::uint64_t low, std::uint64_t high) const;
   // The free ranges inside [low, high], in address order.
-  [[nodiscard]] std::vector<std::pair<std::uint64_t, std::uint64_t>> gaps(std::uint64_t low,
-                                                                          std::uint64_t high) const;
+  [[nodiscard]] std::vector<std::pair<std::uint64_t, std::uint64_t>> gaps(std::uint64_t low, std::uint64_t high) const;
 
   // Where `query` fits under its policy, or nothing when no gap can hold it.
   [[nodiscard]] std::optional<std::uint64_t> search(const Query& query) const;
@@ -187,12 +186,12 @@ class GapTree {
   struct Window;
 
   // Node layout (sizes fixed per tree at construction).
-  [[nodiscard]] std::uint64_t* firsts(Node* n) const;
+  [[nodiscard]] static std::uint64_t* firsts(Node* n);
   [[nodiscard]] std::uint64_t* lasts(Node* n) const;
-  [[nodiscard]] const std::uint64_t* firsts(const Node* n) const;
+  [[nodiscard]] static const std::uint64_t* firsts(const Node* n);
   [[nodiscard]] const std::uint64_t* lasts(const Node* n) const;
-  [[nodiscard]] std::uint64_t* highs(Node* n) const;
-  [[nodiscard]] const std::uint64_t* highs(const Node* n) const;
+  [[nodiscard]] static std::uint64_t* highs(Node* n);
+  [[nodiscard]] static const std::uint64_t* highs(const Node* n);
   [[nodiscard]] Node** children(Node* n) const;
   [[nodiscard]] Node* const* children(const Node* n) const;
   [[nodiscard]] std::uint64_t* masks(Node* n) const;
@@ -244,6 +243,8 @@ class GapTree {
   bool shift_into_sibling(Node* n, std::uint32_t i, std::uint64_t lo, const Entry& e);
   Node* split_leaf(Node* leaf, std::uint32_t pos, const Entry& e);
   Node* split_inner(Node* n, std::uint32_t pos, Node* child, std::uint64_t lo);
+  std::optional<Entry> erase_entry(std::uint64_t first);
+  void collapse();
   bool erase_rec(Node* n, std::uint64_t lo, std::uint64_t first, Entry& out);
   void fix_underflow(Node* n, std::uint32_t i, std::uint64_t lo);
   void move_entries(Node* dst, std::uint32_t dpos, Node* src, std::uint32_t spos, std::uint32_t count) const;

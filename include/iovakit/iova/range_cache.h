@@ -1,0 +1,103 @@
+// iovakit/iova/range_cache.h: the small-size fast path of iova::Allocator,
+// per-size stacks ("magazines") of parked ranges.
+//
+// Design
+// ------
+// Linux answers most DMA-API requests from per-CPU magazines (iova_rcache,
+// drivers/iommu/iova.c): a freed range of a cacheable size stays allocated in
+// the tree and is handed out again for the next request of that size class
+// without touching the tree. RangeCache is that idea for one allocator: one
+// stack per exact size, 1..max_granules granules, each at most `depth`
+// deep, plus an open-addressing hash set (linear probing, backward-shift
+// deletion) of the parked ranges' first granules, so that "is this range
+// parked?" is O(1) for find() and for double-free detection.
+//
+// Exact sizes rather than Linux's power-of-two classes: a parked range is
+// handed out as it is, so the allocation is never larger than asked for.
+//
+// What a parked range means to the allocator's users is stated in
+// iovakit/iova/allocator.h ("The small-size fast path").
+//
+// Complexity: push, contains, remove of the top: O(1) expected; pop is O(1)
+// when the top of the stack satisfies the limit, else it scans the stack
+// (at most `depth` entries); remove scans one stack; drain is O(capacity).
+// Memory: 8 B per stack slot and 16 B per slot for the hash set (twice as
+// many buckets as slots), allocated on the first push.
+//
+// Thread safety: none (see iovakit/iova/locked_allocator.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace iovakit::iova {
+
+class RangeCache {
+ public:
+  enum class Push : std::uint8_t {
+    kParked,     // kept
+    kFull,       // the stack of that size is full (or the cache is off)
+    kDuplicate,  // already parked: a double free
+  };
+
+  RangeCache() = default;
+  // max_granules = 0 or depth = 0 turns the cache off.
+  RangeCache(std::uint32_t max_granules, std::uint32_t depth);
+
+  [[nodiscard]] bool enabled() const { return max_granules_ != 0 && depth_ != 0; }
+  [[nodiscard]] std::uint32_t max_granules() const { return max_granules_; }
+  [[nodiscard]] std::uint32_t depth() const { return depth_; }
+
+  // Parks [first, first + granules - 1]. Precondition: 1 <= granules <=
+  // max_granules() and first != ~0.
+  Push push(std::uint64_t first, std::uint64_t granules);
+  // Takes a parked range of `granules` granules that ends at or below
+  // `high`, preferring the most recently parked one.
+  std::optional<std::uint64_t> pop(std::uint64_t granules, std::uint64_t high);
+  [[nodiscard]] bool contains(std::uint64_t key) const;
+  // Unparks one range; false when it is not parked.
+  bool remove(std::uint64_t first, std::uint64_t granules);
+
+  // Calls f(first, granules) for every parked range (in no particular
+  // order), then empties the cache.
+  template <typename F>
+  void drain(F&& f) {
+    for (std::uint32_t c = 0; c < counts_.size(); ++c) {
+      for (std::uint32_t i = 0; i < counts_[c]; ++i) f(stacks_[std::size_t{c} * depth_ + i], std::uint64_t{c} + 1);
+    }
+    clear();
+  }
+  void clear();
+
+  // Calls f(first, granules) for every parked range.
+  template <typename F>
+  void for_each(F&& f) const {
+    for (std::uint32_t c = 0; c < counts_.size(); ++c) {
+      for (std::uint32_t i = 0; i < counts_[c]; ++i) f(stacks_[std::size_t{c} * depth_ + i], std::uint64_t{c} + 1);
+    }
+  }
+
+  [[nodiscard]] std::size_t size() const { return size_; }
+  [[nodiscard]] std::size_t memory_bytes() const {
+    return stacks_.capacity() * sizeof(std::uint64_t) + counts_.capacity() * sizeof(std::uint32_t) +
+           table_.capacity() * sizeof(std::uint64_t);
+  }
+
+ private:
+  void allocate_storage();
+  [[nodiscard]] std::size_t bucket(std::uint64_t key) const;
+  bool table_insert(std::uint64_t key);
+  void table_erase(std::uint64_t key);
+
+  std::uint32_t max_granules_ = 0;
+  std::uint32_t depth_ = 0;
+  std::vector<std::uint64_t> stacks_;  // [size - 1][depth]
+  std::vector<std::uint32_t> counts_;
+  std::vector<std::uint64_t> table_;  // parked firsts; kEmpty marks a free bucket
+  std::uint32_t table_shift_ = 63;
+  std::size_t size_ = 0;
+};
+
+}  // namespace iovakit::iova
