@@ -170,10 +170,10 @@ Result<Range> Allocator::allocate(const AllocRequest& request) {
   query.low = static_cast<std::uint64_t>(low);
   query.high = static_cast<std::uint64_t>(end - 1);
   query.policy = request.policy;
-  std::optional<std::uint64_t> at = tree_.search(query);
+  std::optional<std::uint64_t> at = tree_.allocate(query);
   if (!at && cache_.size() != 0) {
     flush_cache();
-    at = tree_.search(query);
+    at = tree_.allocate(query);
   }
   if (!at) {
     return Error(
@@ -181,10 +181,8 @@ Result<Range> Allocator::allocate(const AllocRequest& request) {
         fmt::format("no free range of {} aligned to {} in {:#x}-{:#x}", describe(request.size),
                     describe(uint128{1} << std::min(order + shift_, 64U)), request.min_address, request.limit));
   }
-  const std::uint64_t last = *at + (query.size - 1);
-  tree_.insert(GapTree::Entry{*at, last, false});
   ++allocated_;
-  return to_range(*at, last);
+  return to_range(*at, *at + (query.size - 1));
 }
 
 Error Allocator::describe_conflict(const GapTree::Entry& e, const Range& wanted) const {
@@ -230,6 +228,15 @@ Result<Range> Allocator::free_entry(std::uint64_t iova, const std::optional<Rang
                  fmt::format("{:#x} is not granule-aligned, so it does not start an allocation", iova));
   }
   const std::uint64_t pfn = iova >> shift_;
+  // The common case in one descent: an allocation starts there, and it is
+  // not parked. Everything else is diagnosed below, with nothing changed.
+  if (!expected && (cache_.size() == 0 || !cache_.contains(pfn))) {
+    if (const std::optional<GapTree::Entry> gone = tree_.erase_allocated(pfn)) {
+      --allocated_;
+      release_pending(gone->first, gone->last);
+      return to_range(gone->first, gone->last);
+    }
+  }
   const std::optional<GapTree::Entry> e = tree_.find(pfn);
   if (!e) {
     return Error(Errc::kNotFound,
@@ -387,6 +394,23 @@ Result<Range> Allocator::allocate_fast(std::uint64_t size, std::uint64_t limit) 
 }
 
 Status Allocator::free_fast(const Range& range) {
+  const std::uint64_t first = range.first() >> shift_;
+  const std::uint64_t last = range.last() >> shift_;
+  const std::uint64_t granules = last - first + 1;
+  // Park only what allocate_fast may hand out as it is: whole granules of a
+  // cacheable size, size-aligned, with no reservation waiting for it. (The
+  // cache cannot hold a range that starts at granule 2^64 - 1: that value
+  // marks its empty hash buckets. Only a 1-byte granule gets there.)
+  const bool parkable = granules <= cache_.max_granules() && whole_granules(range, granule_) &&
+                        (first & (std::bit_ceil(granules) - 1)) == 0 && first != kU64Max && pending_.empty() &&
+                        !verify_fast_free_;
+  if (parkable && cache_.push(first, granules) == RangeCache::Push::kParked) return {};
+  return free_fast_slow(range);
+}
+
+// Everything free_fast does not do in a few instructions: verification,
+// reservations waiting, a full stack, errors.
+Status Allocator::free_fast_slow(const Range& range) {
   auto slow = [&]() -> Status {
     auto freed = free_entry(range.first(), range);
     if (!freed) return std::move(freed).error();
@@ -396,10 +420,6 @@ Status Allocator::free_fast(const Range& range) {
   const std::uint64_t first = range.first() >> shift_;
   const std::uint64_t last = range.last() >> shift_;
   const std::uint64_t granules = last - first + 1;
-  // Park only what allocate_fast may hand out as it is: a cacheable size,
-  // size-aligned, with no reservation waiting for it.
-  // (The cache cannot hold a range that starts at granule 2^64 - 1: that
-  // value marks its empty hash buckets. Only a 1-byte granule gets there.)
   if (granules > cache_.max_granules() || (first & (std::bit_ceil(granules) - 1)) != 0 || first == kU64Max ||
       (!pending_.empty() && pending_.intersects(Range(first, last)))) {
     return slow();

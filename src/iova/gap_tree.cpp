@@ -108,11 +108,14 @@ bool GapTree::same(const Summary& a, const Summary& b) {
   return !any_set(diff) && a.high == b.high && a.mask == b.mask && a.gap == b.gap;
 }
 
+// Only node/index/lo[0 .. depth) are meaningful; the arrays are left
+// uninitialised on purpose (a path is built on every operation).
 struct GapTree::Path {
-  std::array<Node*, kMaxDepth> node{};
-  std::array<std::uint32_t, kMaxDepth> index{};
-  std::array<std::uint64_t, kMaxDepth> lo{};  // where node[d]'s gaps start
-  std::uint32_t depth = 0;                    // inner levels; node[depth - 1] is the leaf's parent
+  std::array<Node*, kMaxDepth> node;           // NOLINT(cppcoreguidelines-pro-type-member-init)
+  std::array<std::uint32_t, kMaxDepth> index;  // NOLINT(cppcoreguidelines-pro-type-member-init)
+  std::array<std::uint64_t, kMaxDepth>
+      lo;                   // NOLINT(cppcoreguidelines-pro-type-member-init): where node[d]'s gaps start
+  std::uint32_t depth = 0;  // inner levels; node[depth - 1] is the leaf's parent
   Node* leaf = nullptr;
   std::uint64_t leaf_lo = 0;
 };
@@ -315,11 +318,18 @@ std::uint64_t GapTree::node_high(const Node* n) const {
   return n->height == 0 ? lasts(n)[n->count - 1] : highs(n)[n->count - 1];
 }
 
+// The first child whose high is at or above pfn, or else the last child: a
+// branchless binary search over the first count - 1 highs (sorted).
 std::uint32_t GapTree::pick_child(const std::uint64_t* highs, std::uint32_t count, std::uint64_t pfn) {
-  for (std::uint32_t i = 0; i + 1 < count; ++i) {
-    if (highs[i] >= pfn) return i;
+  std::uint32_t len = count - 1;
+  if (len == 0) return 0;
+  const std::uint64_t* base = highs;
+  while (len > 1) {
+    const std::uint32_t half = len / 2;
+    base = base[half - 1] < pfn ? base + half : base;
+    len -= half;
   }
-  return count - 1;
+  return static_cast<std::uint32_t>(base - highs) + (*base < pfn ? 1U : 0U);
 }
 
 void GapTree::descend(std::uint64_t pfn, Path& path) const {
@@ -629,6 +639,11 @@ void GapTree::move_slots(Node* dst, std::uint32_t dpos, Node* src, std::uint32_t
 void GapTree::insert(const Entry& entry) {
   Path path;
   descend(entry.first, path);
+  insert_at(path, entry);
+}
+
+// Inserts into path.leaf, the leaf that owns the gap holding the entry.
+void GapTree::insert_at(Path& path, const Entry& entry) {
   Node* leaf = path.leaf;
   ++size_;
   if (leaf->count < leaf_cap_) {
@@ -769,8 +784,12 @@ GapTree::Node* GapTree::split_inner(Node* n, std::uint32_t pos, Node* child, std
 // ---------------------------------------------------------------------------
 // Erase.
 
-std::optional<GapTree::Entry> GapTree::erase(std::uint64_t first) {
-  std::optional<Entry> out = erase_entry(first);
+std::optional<GapTree::Entry> GapTree::erase(std::uint64_t first) { return erase_if(first, true); }
+
+std::optional<GapTree::Entry> GapTree::erase_allocated(std::uint64_t first) { return erase_if(first, false); }
+
+std::optional<GapTree::Entry> GapTree::erase_if(std::uint64_t first, bool reserved_too) {
+  std::optional<Entry> out = erase_entry(first, reserved_too);
   // Once everything fits in one leaf, go back to a single leaf: a tree
   // emptied of its allocations holds the memory it started with.
   if (out && root_->height > 0 && size_ <= leaf_cap_) collapse();
@@ -784,7 +803,7 @@ void GapTree::collapse() {
   for (std::uint32_t i = 0; i < all.size(); ++i) leaf_insert_at(root_, i, all[i]);
 }
 
-std::optional<GapTree::Entry> GapTree::erase_entry(std::uint64_t first) {
+std::optional<GapTree::Entry> GapTree::erase_entry(std::uint64_t first, bool reserved_too) {
   if (size_ == 0) return std::nullopt;
   Path path;
   descend(first, path);
@@ -793,6 +812,7 @@ std::optional<GapTree::Entry> GapTree::erase_entry(std::uint64_t first) {
   const auto pos = static_cast<std::uint32_t>(std::lower_bound(f, f + leaf->count, first) - f);
   if (pos == leaf->count || f[pos] != first) return std::nullopt;
   Entry out = leaf_entry(leaf, pos);
+  if (out.reserved && !reserved_too) return std::nullopt;
   const bool was_last = pos + 1 == leaf->count;
   --size_;
   // Where the merged gap starts: the end of the entry before, or the leaf's
@@ -972,7 +992,28 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> GapTree::tail_gap() const
 // ---------------------------------------------------------------------------
 // Search.
 
-std::optional<std::uint64_t> GapTree::search(const Query& query) const {
+std::optional<std::uint64_t> GapTree::search(const Query& query) const { return search_path(query, nullptr); }
+
+std::optional<std::uint64_t> GapTree::allocate(const Query& query) {
+  Path path;
+  const std::optional<std::uint64_t> at = search_path(query, &path);
+  if (!at) return std::nullopt;
+  const Entry e{*at, *at + (query.size - 1), false};
+  // A gap between entries: insert into the leaf the search ended in (the
+  // gap's owner is there), without descending again. The tail gap, or a
+  // tree that is one leaf: the usual way.
+  if (path.leaf != nullptr && path.depth > 0) {
+    insert_at(path, e);
+  } else {
+    insert(e);
+  }
+  return at;
+}
+
+// The search; when `path` is given, it receives the path to the leaf whose
+// gap the answer lies in (left empty for the tail gap).
+std::optional<std::uint64_t> GapTree::search_path(const Query& query, Path* path) const {
+  if (path != nullptr) path->leaf = nullptr;
   Window w;
   w.size = query.size;
   w.order = std::min(query.order, orders_ - 1);
@@ -986,7 +1027,8 @@ std::optional<std::uint64_t> GapTree::search(const Query& query) const {
   std::uint64_t x = 0;
 
   auto first_fit = [&]() -> std::optional<std::uint64_t> {
-    if (size_ > 0 && search_up(root_, 0, w, x)) return x;
+    if (size_ > 0 && search_up(root_, 0, w, x, path, 0)) return x;
+    if (path != nullptr) path->leaf = nullptr;
     if (tail && fit_up(tail->first, tail->second, w.size, w.align_mask, w.low, w.high, x)) return x;
     return std::nullopt;
   };
@@ -994,7 +1036,8 @@ std::optional<std::uint64_t> GapTree::search(const Query& query) const {
   switch (query.policy) {
     case Policy::kTopDown:
       if (tail && fit_down(tail->first, tail->second, w.size, w.align_mask, w.low, w.high, x)) return x;
-      if (size_ > 0 && search_down(root_, 0, w, x)) return x;
+      if (size_ > 0 && search_down(root_, 0, w, x, path, 0)) return x;
+      if (path != nullptr) path->leaf = nullptr;
       return std::nullopt;
     case Policy::kFirstFit: return first_fit();
     case Policy::kBestFit: {
@@ -1017,10 +1060,13 @@ std::optional<std::uint64_t> GapTree::search(const Query& query) const {
       }
       // Same class: the tree's gaps lie below the tail, so they come first.
       if (best < kNoClass && best <= tail_class) {
-        if (find_class(root_, 0, w, best, x)) return x;
+        if (find_class(root_, 0, w, best, x, path, 0)) return x;
         return std::nullopt;  // unreachable: min_class saw a gap of this class
       }
-      if (tail_class != kNoTail) return tail_low + ((std::uint64_t{0} - tail_low) & w.align_mask);
+      if (tail_class != kNoTail) {
+        if (path != nullptr) path->leaf = nullptr;
+        return tail_low + ((std::uint64_t{0} - tail_low) & w.align_mask);
+      }
       return first_fit();
     }
   }
@@ -1034,11 +1080,29 @@ bool GapTree::may_fit(const Node* n, std::uint32_t i, const Window& w) const {
   return w.order == 0 || lanes(n)[std::size_t{i} * kLanes + w.lane] >= w.lane_need;
 }
 
+// Notes the step into child i of n (at depth d) in `path`, if one is being
+// recorded. The search is const; the path is for the insert that follows.
+void GapTree::note(Path* path, std::uint32_t d, const Node* n, std::uint32_t i, std::uint64_t lo) {
+  if (path == nullptr) return;
+  path->node[d] = const_cast<Node*>(n);  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+  path->index[d] = i;
+  path->lo[d] = lo;
+}
+
+void GapTree::note_leaf(Path* path, std::uint32_t d, const Node* leaf, std::uint64_t lo) {
+  if (path == nullptr) return;
+  path->depth = d;
+  path->leaf = const_cast<Node*>(leaf);  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+  path->leaf_lo = lo;
+}
+
 // Highest fit in the subtree n (gaps from lo). Children whose summary
 // guarantees a fit are entered once and succeed; only the (at most two per
 // level) children cut by the window's ends can fail after being entered.
-bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std::uint64_t& out) const {
+bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std::uint64_t& out, Path* path,
+                          std::uint32_t d) const {
   if (n->height == 0) {
+    note_leaf(path, d, n, lo);
     const std::uint64_t* f = firsts(n);
     const std::uint64_t* l = lasts(n);
     for (std::uint32_t i = n->count; i-- > 0;) {
@@ -1056,13 +1120,16 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
     if (clo > w.high) continue;
     if (h[i] <= w.low) return false;  // the child's gaps end below h[i]
     if (!may_fit(n, i, w)) continue;
-    if (search_down(children(n)[i], clo, w, out)) return true;
+    note(path, d, n, i, lo);
+    if (search_down(children(n)[i], clo, w, out, path, d + 1)) return true;
   }
   return false;
 }
 
-bool GapTree::search_up(const Node* n, std::uint64_t lo, const Window& w, std::uint64_t& out) const {
+bool GapTree::search_up(const Node* n, std::uint64_t lo, const Window& w, std::uint64_t& out, Path* path,
+                        std::uint32_t d) const {
   if (n->height == 0) {
+    note_leaf(path, d, n, lo);
     const std::uint64_t* f = firsts(n);
     const std::uint64_t* l = lasts(n);
     for (std::uint32_t i = 0; i < n->count; ++i) {
@@ -1079,7 +1146,8 @@ bool GapTree::search_up(const Node* n, std::uint64_t lo, const Window& w, std::u
     if (clo > w.high) return false;
     if (h[i] <= w.low) continue;
     if (!may_fit(n, i, w)) continue;
-    if (search_up(children(n)[i], clo, w, out)) return true;
+    note(path, d, n, i, lo);
+    if (search_up(children(n)[i], clo, w, out, path, d + 1)) return true;
   }
   return false;
 }
@@ -1124,9 +1192,10 @@ void GapTree::min_class(const Node* n, std::uint64_t lo, const Window& w, std::u
 
 // The lowest gap whose clipped length has class `cls`, at its lowest aligned
 // position (which fits: the gap is at least 2^cls >= size + alignment - 1).
-bool GapTree::find_class(const Node* n, std::uint64_t lo, const Window& w, std::uint32_t cls,
-                         std::uint64_t& out) const {
+bool GapTree::find_class(const Node* n, std::uint64_t lo, const Window& w, std::uint32_t cls, std::uint64_t& out,
+                         Path* path, std::uint32_t d) const {
   if (n->height == 0) {
+    note_leaf(path, d, n, lo);
     const std::uint64_t* f = firsts(n);
     const std::uint64_t* l = lasts(n);
     for (std::uint32_t i = 0; i < n->count; ++i) {
@@ -1149,7 +1218,8 @@ bool GapTree::find_class(const Node* n, std::uint64_t lo, const Window& w, std::
     const std::uint64_t mask = masks(n)[i];
     const bool inside = clo >= w.low && h[i] <= w.high;
     if (inside ? ((mask >> cls) & 1U) == 0 : (mask & ~low_mask(cls)) == 0) continue;
-    if (find_class(children(n)[i], clo, w, cls, out)) return true;
+    note(path, d, n, i, lo);
+    if (find_class(children(n)[i], clo, w, cls, out, path, d + 1)) return true;
   }
   return false;
 }

@@ -5,12 +5,6 @@
 
 namespace iovakit::iova {
 
-namespace {
-
-constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
-
-}  // namespace
-
 RangeCache::RangeCache(std::uint32_t max_granules, std::uint32_t depth) : max_granules_(max_granules), depth_(depth) {}
 
 void RangeCache::allocate_storage() {
@@ -22,23 +16,7 @@ void RangeCache::allocate_storage() {
   const std::size_t buckets = std::bit_ceil(std::max<std::size_t>(16, 2 * slots));
   table_.assign(buckets, kEmpty);
   table_shift_ = 64U - static_cast<std::uint32_t>(std::countr_zero(buckets));
-}
-
-// Fibonacci hashing: the multiply spreads neighbouring granule numbers (the
-// common case: ranges parked next to each other) over the whole table.
-std::size_t RangeCache::bucket(std::uint64_t key) const {
-  return static_cast<std::size_t>((key * 0x9e3779b97f4a7c15ULL) >> table_shift_);
-}
-
-bool RangeCache::table_insert(std::uint64_t key) {
-  const std::size_t mask = table_.size() - 1;
-  for (std::size_t i = bucket(key);; i = (i + 1) & mask) {
-    if (table_[i] == key) return false;
-    if (table_[i] == kEmpty) {
-      table_[i] = key;
-      return true;
-    }
-  }
+  table_mask_ = buckets - 1;
 }
 
 bool RangeCache::contains(std::uint64_t key) const {
@@ -73,27 +51,15 @@ void RangeCache::table_erase(std::uint64_t key) {
   table_[hole] = kEmpty;
 }
 
-RangeCache::Push RangeCache::push(std::uint64_t first, std::uint64_t granules) {
-  if (!enabled()) return Push::kFull;
-  if (stacks_.empty()) allocate_storage();
-  const auto c = static_cast<std::size_t>(granules - 1);
-  if (counts_[c] == depth_) return Push::kFull;
-  if (!table_insert(first)) return Push::kDuplicate;
-  stacks_[c * depth_ + counts_[c]++] = first;
-  ++size_;
-  return Push::kParked;
-}
-
-std::optional<std::uint64_t> RangeCache::pop(std::uint64_t granules, std::uint64_t high) {
-  if (size_ == 0 || granules == 0 || granules > max_granules_) return std::nullopt;
-  const auto c = static_cast<std::size_t>(granules - 1);
+// The top of the stack is above the limit: take the most recent one below it.
+std::optional<std::uint64_t> RangeCache::pop_below(std::uint64_t c, std::uint64_t high) {
   const std::uint32_t n = counts_[c];
   std::uint64_t* stack = stacks_.data() + c * depth_;
   for (std::uint32_t i = n; i-- > 0;) {
     const std::uint64_t first = stack[i];
-    if (first + (granules - 1) > high) continue;
+    if (first + c > high) continue;
     stack[i] = stack[n - 1];
-    --counts_[c];
+    counts_[c] = n - 1;
     --size_;
     table_erase(first);
     return first;

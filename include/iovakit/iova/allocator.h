@@ -140,8 +140,8 @@ struct AllocatorOptions {
   // Sizes 1..cache_max_granules granules use the fast path; 0 turns it off.
   // 32 granules is the kernel's IOVA_RANGE_CACHE_MAX_SIZE (128 KiB).
   std::uint32_t cache_max_granules = 32;
-  // Parked ranges kept per size.
-  std::uint32_t cache_depth = 128;
+  // Parked ranges kept per size (see range_cache.h for the trade-off).
+  std::uint32_t cache_depth = 256;
   // free_fast checks its range against the tree (O(log n)).
   bool verify_fast_free = false;
   // Node sizes (tests use tiny ones).
@@ -253,6 +253,7 @@ class Allocator {
   void release_pending(std::uint64_t first, std::uint64_t last);
   [[nodiscard]] Error describe_conflict(const GapTree::Entry& e, const Range& wanted) const;
   Result<Range> free_entry(std::uint64_t iova, const std::optional<Range>& expected);
+  Status free_fast_slow(const Range& range);
 
   std::uint64_t granule_;
   std::uint32_t shift_;

@@ -152,10 +152,15 @@ class GapTree {
   // Where `query` fits under its policy, or nothing when no gap can hold it.
   [[nodiscard]] std::optional<std::uint64_t> search(const Query& query) const;
 
+  // search(), then inserts an entry there: one descent instead of two.
+  std::optional<std::uint64_t> allocate(const Query& query);
+
   // Adds an entry. Precondition: [first, last] is free and within the space.
   void insert(const Entry& entry);
   // Removes the entry that starts exactly at `first` and returns it.
   std::optional<Entry> erase(std::uint64_t first);
+  // The same, but leaves a reserved entry in place (and returns nothing).
+  std::optional<Entry> erase_allocated(std::uint64_t first);
   void clear();
 
   [[nodiscard]] std::size_t size() const { return size_; }
@@ -243,18 +248,26 @@ class GapTree {
   bool shift_into_sibling(Node* n, std::uint32_t i, std::uint64_t lo, const Entry& e);
   Node* split_leaf(Node* leaf, std::uint32_t pos, const Entry& e);
   Node* split_inner(Node* n, std::uint32_t pos, Node* child, std::uint64_t lo);
-  std::optional<Entry> erase_entry(std::uint64_t first);
+  std::optional<Entry> erase_if(std::uint64_t first, bool reserved_too);
+  std::optional<Entry> erase_entry(std::uint64_t first, bool reserved_too);
+  void insert_at(Path& path, const Entry& entry);
   void collapse();
   bool erase_rec(Node* n, std::uint64_t lo, std::uint64_t first, Entry& out);
   void fix_underflow(Node* n, std::uint32_t i, std::uint64_t lo);
   void move_entries(Node* dst, std::uint32_t dpos, Node* src, std::uint32_t spos, std::uint32_t count) const;
   void move_slots(Node* dst, std::uint32_t dpos, Node* src, std::uint32_t spos, std::uint32_t count) const;
 
-  // Searches.
-  bool search_down(const Node* n, std::uint64_t lo, const Window& w, std::uint64_t& out) const;
-  bool search_up(const Node* n, std::uint64_t lo, const Window& w, std::uint64_t& out) const;
+  // Searches; `path`, when given, records the descent that succeeds.
+  [[nodiscard]] std::optional<std::uint64_t> search_path(const Query& query, Path* path) const;
+  static void note(Path* path, std::uint32_t d, const Node* n, std::uint32_t i, std::uint64_t lo);
+  static void note_leaf(Path* path, std::uint32_t d, const Node* leaf, std::uint64_t lo);
+  bool search_down(const Node* n, std::uint64_t lo, const Window& w, std::uint64_t& out, Path* path,
+                   std::uint32_t d) const;
+  bool search_up(const Node* n, std::uint64_t lo, const Window& w, std::uint64_t& out, Path* path,
+                 std::uint32_t d) const;
   void min_class(const Node* n, std::uint64_t lo, const Window& w, std::uint32_t& best) const;
-  bool find_class(const Node* n, std::uint64_t lo, const Window& w, std::uint32_t cls, std::uint64_t& out) const;
+  bool find_class(const Node* n, std::uint64_t lo, const Window& w, std::uint32_t cls, std::uint64_t& out, Path* path,
+                  std::uint32_t d) const;
   [[nodiscard]] std::optional<std::pair<std::uint64_t, std::uint64_t>> tail_gap() const;
 
   std::string check_node(const Node* n, std::uint64_t lo, bool is_root, std::uint64_t& prev_last, bool& have_prev,
