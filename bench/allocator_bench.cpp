@@ -99,22 +99,30 @@ const char* name_of(Kind k) {
 
 std::size_t malloc_in_use() { return mallinfo2().uordblks; }
 
-// Top-down first fit over a sorted list of occupied page ranges, walking
-// down from the limit: the baselines' search (and the anchor's).
-template <typename Prev>
-std::optional<std::uint64_t> walk_down(std::uint64_t size, std::uint64_t limit_pfn, Prev&& occupied_below) {
+// Top-down first fit, walking down from the limit over the gaps between
+// occupied ranges with an iterator (one step per occupied range, as the
+// anchor's std::map baseline), with the kernel's size-aligned candidate
+// (high - size) & ~(bit_ceil(size) - 1). `Cursor` is a bidirectional
+// iterator over [first, last] page ranges, `start` the first range whose
+// last page is at or above the limit + 1 (or end).
+template <typename Cursor, typename First, typename Last>
+std::optional<std::uint64_t> walk_down(std::uint64_t size, std::uint64_t limit_pfn, Cursor begin, Cursor end,
+                                       Cursor start, First first_of, Last last_of) {
   const std::uint64_t mask = ~(std::bit_ceil(size) - 1);
   std::uint64_t high = limit_pfn + 1;  // exclusive
+  Cursor it = start;
+  // A range straddling the limit: the search starts below it.
+  if (it != end && first_of(it) < high) high = first_of(it);
   for (;;) {
-    // The occupied range with the highest start below `high`, if any.
-    const std::optional<std::pair<std::uint64_t, std::uint64_t>> prev = occupied_below(high);
-    const std::uint64_t floor = prev ? prev->second + 1 : 1;
-    if (high >= size) {
+    const bool below = it != begin;
+    const std::uint64_t floor = below ? last_of(std::prev(it)) + 1 : 1;
+    if (high >= size && high - size >= floor) {
       const std::uint64_t cand = (high - size) & mask;
-      if (cand >= floor && high - size >= floor) return cand;
+      if (cand >= floor) return cand;
     }
-    if (!prev) return std::nullopt;
-    high = prev->first;
+    if (!below) return std::nullopt;
+    --it;
+    high = first_of(it);
   }
 }
 
@@ -173,14 +181,15 @@ class Ours final : public Subject {
 
 class MapFirstFit final : public Subject {
  public:
+  using Map = std::map<std::uint64_t, std::uint64_t>;
   std::optional<std::uint64_t> alloc(std::uint64_t pages, std::uint64_t limit_pfn) override {
-    auto at = walk_down(pages, limit_pfn,
-                        [this](std::uint64_t high) -> std::optional<std::pair<std::uint64_t, std::uint64_t>> {
-                          auto it = map_.lower_bound(high);  // first start >= high
-                          if (it == map_.begin()) return std::nullopt;
-                          --it;
-                          return *it;
-                        });
+    // The first allocation starting above the limit, or end: nothing
+    // crosses the limit in these workloads, so the one before it is the
+    // highest at or below it.
+    auto start = map_.upper_bound(limit_pfn);
+    auto at = walk_down(
+        pages, limit_pfn, map_.begin(), map_.end(), start, [](Map::iterator i) { return i->first; },
+        [](Map::iterator i) { return i->second; });
     if (at) map_.emplace(*at, *at + pages - 1);
     return at;
   }
@@ -188,7 +197,7 @@ class MapFirstFit final : public Subject {
   void place(std::uint64_t first, std::uint64_t pages) override { map_.emplace(first, first + pages - 1); }
 
  private:
-  std::map<std::uint64_t, std::uint64_t> map_;
+  Map map_;
 };
 
 class IclSet final : public Subject {
@@ -196,16 +205,11 @@ class IclSet final : public Subject {
   using Set = boost::icl::interval_set<std::uint64_t>;
   using Interval = Set::interval_type;
   std::optional<std::uint64_t> alloc(std::uint64_t pages, std::uint64_t limit_pfn) override {
-    auto at = walk_down(pages, limit_pfn,
-                        [this](std::uint64_t high) -> std::optional<std::pair<std::uint64_t, std::uint64_t>> {
-                          // The last interval starting below `high`.
-                          auto it = set_.lower_bound(Interval::closed(high, high));
-                          if (it != set_.end() && boost::icl::first(*it) < high)
-                            return std::make_pair(boost::icl::first(*it), high - 1);
-                          if (it == set_.begin()) return std::nullopt;
-                          --it;
-                          return std::make_pair(boost::icl::first(*it), std::min(boost::icl::last(*it), high - 1));
-                        });
+    // The first interval reaching above the limit (it may straddle it).
+    auto start = set_.lower_bound(Interval::closed(limit_pfn + 1, limit_pfn + 1));
+    auto at = walk_down(
+        pages, limit_pfn, set_.begin(), set_.end(), start, [](Set::iterator i) { return boost::icl::first(*i); },
+        [](Set::iterator i) { return boost::icl::last(*i); });
     if (at) set_.add(Interval::closed(*at, *at + pages - 1));
     return at;
   }

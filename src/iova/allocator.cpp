@@ -379,29 +379,30 @@ std::vector<Range> Allocator::free_ranges(const Range& window) const {
 // The fast path.
 
 Result<Range> Allocator::allocate_fast(std::uint64_t size, std::uint64_t limit) {
-  if (cache_.size() != 0 && size != 0 && (size & (granule_ - 1)) == 0) {
-    const std::uint64_t granules = size >> shift_;
+  const std::uint64_t mask = granule_ - 1;
+  const std::uint64_t granules = size >> shift_;
+  // A nonzero, whole-granule, cacheable size, something parked, and a limit
+  // that leaves at least one whole granule.
+  if (cache_.size() != 0 && (size & mask) == 0 && granules - 1 < cache_.max_granules() && limit >= mask) {
     // The last granule wholly at or below the limit.
-    const std::uint64_t top = limit >> shift_;
-    const bool whole = (limit & (granule_ - 1)) == granule_ - 1;
-    if (granules <= cache_.max_granules() && (whole || top != 0)) {
-      if (const std::optional<std::uint64_t> first = cache_.pop(granules, whole ? top : top - 1)) {
-        return to_range(*first, *first + granules - 1);
-      }
+    const std::uint64_t high = (limit >> shift_) - ((limit & mask) == mask ? 0 : 1);
+    if (const std::optional<std::uint64_t> first = cache_.pop(granules, high)) {
+      return to_range(*first, *first + (granules - 1));
     }
   }
   return allocate(AllocRequest::dma(size, limit));
 }
 
 Status Allocator::free_fast(const Range& range) {
+  const std::uint64_t mask = granule_ - 1;
   const std::uint64_t first = range.first() >> shift_;
-  const std::uint64_t last = range.last() >> shift_;
-  const std::uint64_t granules = last - first + 1;
-  // Park only what allocate_fast may hand out as it is: whole granules of a
+  const std::uint64_t granules = ((range.last() - range.first()) >> shift_) + 1;
+  // Park only what allocate_fast may hand out as it is: whole granules (the
+  // first and the one past the last aligned; past 2^64 - 1 wraps to 0), a
   // cacheable size, size-aligned, with no reservation waiting for it. (The
   // cache cannot hold a range that starts at granule 2^64 - 1: that value
   // marks its empty hash buckets. Only a 1-byte granule gets there.)
-  const bool parkable = granules <= cache_.max_granules() && whole_granules(range, granule_) &&
+  const bool parkable = ((range.first() | (range.last() + 1)) & mask) == 0 && granules <= cache_.max_granules() &&
                         (first & (std::bit_ceil(granules) - 1)) == 0 && first != kU64Max && pending_.empty() &&
                         !verify_fast_free_;
   if (parkable && cache_.push(first, granules) == RangeCache::Push::kParked) return {};

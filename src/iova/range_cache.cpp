@@ -32,7 +32,7 @@ bool RangeCache::contains(std::uint64_t key) const {
 
 // Backward-shift deletion: later keys of the same probe run move up into the
 // hole, so lookups never need tombstones.
-void RangeCache::table_erase(std::uint64_t key) {
+void RangeCache::table_erase_slow(std::uint64_t key) {
   const std::size_t mask = table_.size() - 1;
   std::size_t hole = bucket(key);
   while (table_[hole] != key) {

@@ -134,7 +134,17 @@ class RangeCache {
       if (v == key) return false;
     }
   }
-  void table_erase(std::uint64_t key);
+  // Erases a key that is in the table. The common case (the key sits in its
+  // home bucket and the next bucket is free) inline, the rest out of line.
+  void table_erase(std::uint64_t key) {
+    const std::size_t home = bucket(key);
+    if (table_[home] == key && table_[(home + 1) & table_mask_] == kEmpty) {
+      table_[home] = kEmpty;
+      return;
+    }
+    table_erase_slow(key);
+  }
+  void table_erase_slow(std::uint64_t key);
 
   std::uint32_t max_granules_ = 0;
   std::uint32_t depth_ = 0;
