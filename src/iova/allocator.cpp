@@ -176,10 +176,13 @@ Result<Range> Allocator::allocate(const AllocRequest& request) {
     at = tree_.allocate(query);
   }
   if (!at) {
-    return Error(
-        Errc::kExhausted,
-        fmt::format("no free range of {} aligned to {} in {:#x}-{:#x}", describe(request.size),
-                    describe(uint128{1} << std::min(order + shift_, 64U)), request.min_address, request.limit));
+    // One plain format: a failing allocation is an ordinary outcome for a
+    // caller that falls back (the DMA API retries with a wider mask), so the
+    // message should not cost ten times the search.
+    const std::uint32_t align_bits = std::min(order + shift_, 63U);
+    return Error(Errc::kExhausted,
+                 fmt::format("no free range of {:#x} bytes aligned to {:#x} in {:#x}-{:#x}", request.size,
+                             std::uint64_t{1} << align_bits, request.min_address, request.limit));
   }
   ++allocated_;
   return to_range(*at, *at + (query.size - 1));
