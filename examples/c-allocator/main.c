@@ -18,7 +18,7 @@
 
 #include <iovakit/c/allocator.h>
 
-static int check(int err, const char *what) {
+static int check(int err, const char* what) {
   if (err < 0) {
     fprintf(stderr, "%s: %s (%s)\n", what, iovakit_strerror(err), iovakit_last_error());
     exit(1);
@@ -28,10 +28,10 @@ static int check(int err, const char *what) {
 
 int main(void) {
   const struct iovakit_range usable[] = {
-      {0x0, 0xfedfffff},                /* below the MSI window */
-      {0xfef00000, 0xffffffffffffULL},  /* above it, up to 2^48 - 1 */
+      {0x0, 0xfedfffff},               /* below the MSI window */
+      {0xfef00000, 0xffffffffffffULL}, /* above it, up to 2^48 - 1 */
   };
-  iovakit_allocator *a = NULL;
+  iovakit_allocator* a = NULL;
   struct iovakit_allocator_options options;
   iovakit_allocator_options_init(&options);
   options.flags = IOVAKIT_ALLOCATOR_LOCKED; /* several vCPU threads map DMA */
