@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace iovakit::kernel {
 
 namespace {
@@ -25,10 +27,18 @@ std::string driver_of(const PlatformInput& input, std::size_t device) {
 }
 
 // The driver the device has once the user prepared the group for VFIO.
+// The devices assigned are bound to vfio-pci; a member whose driver uses the
+// DMA API must be unbound or rebound first (the prediction takes vfio-pci);
+// unbound members and drivers that manage DMA stay as they are.
 std::string driver_after_rebind(const PlatformInput& input, std::size_t device) {
+  if (std::find(input.assigned.begin(), input.assigned.end(), device) != input.assigned.end()) return "vfio-pci";
   const std::string current = driver_of(input, device);
   if (current.empty() || driver_manages_dma(current)) return current;
   return "vfio-pci";
+}
+
+void add_unknown(std::vector<std::string>& unknowns, std::string text) {
+  if (std::find(unknowns.begin(), unknowns.end(), text) == unknowns.end()) unknowns.push_back(std::move(text));
 }
 
 struct GeometryResult {
@@ -52,14 +62,14 @@ GeometryResult intel_geometry(const PlatformInput& input, const IntelDmarState& 
     // width and assume 3- and 4-level tables and both large pages.
     const unsigned haw = input.dmar->host_address_width();
     regs.cap = (static_cast<std::uint64_t>((haw - 1) & 0x3fU) << 16U) | (0x6ULL << 8U) | (0x3ULL << 34U);
-    unknowns.push_back(fmt::format(
+    add_unknown(unknowns, fmt::format(
         "the capability register of the unit at {:#x} is unknown (/sys/class/iommu/dmar*/intel-iommu/cap); the "
         "aperture assumes MGAW = the DMAR host address width ({}) and 39/48-bit tables",
         drhd.register_base, haw));
   }
   auto g = intel_vfio_geometry(regs, input.intel_scalable_mode, features);
   if (!g) {
-    unknowns.push_back(g.error().message());
+    add_unknown(unknowns, g.error().message());
     return out;
   }
   out.aperture = g->aperture;
@@ -104,6 +114,24 @@ void add_refusal(DevicePrediction& d, const PlatformInput& input, const KernelFe
 }
 
 }  // namespace
+
+Type1GroupSpec type1_group_spec(const GroupModel& group, const KernelFeatures& features) {
+  Type1GroupSpec spec;
+  spec.group_id = group.id;
+  spec.regions.assign(group.regions.begin(), group.regions.end());
+  spec.aperture = group.aperture;
+  spec.pgsize_bitmap = group.pgsize_bitmap;
+  spec.isolated_msi = group.isolated_msi;
+  if (!group.claim.ok()) {
+    DriverRefusal refusal;
+    refusal.stage = features.vfio_claim_dma_owner ? RefusalStage::kClaimDmaOwner : RefusalStage::kAttachDomain;
+    refusal.err = group.claim.err;
+    refusal.function = group.claim.function;
+    refusal.message = group.claim_log;
+    spec.refusal = refusal;
+  }
+  return spec;
+}
 
 bool driver_manages_dma(std::string_view driver) {
   // .driver_managed_dma = true: drivers/vfio/pci/vfio_pci.c (and the
@@ -219,12 +247,23 @@ Result<PlatformPrediction> predict_platform(const PlatformInput& input, const Ke
     for (const auto& [device, alias] : amd->aliases) group_options.ivrs_aliases.push_back({device, alias});
   }
   out.groups = predict_iommu_groups(topology, group_options);
-  for (const auto& u : out.groups.uncertainties) out.unknowns.push_back(u.reason);
+  for (const auto& u : out.groups.uncertainties) add_unknown(out.unknowns, u.reason);
+
+  // iommu_def_domain_type: identity with iommu=pt; strict DMA when asked,
+  // or when an Intel unit has caching mode (a virtual IOMMU: "IOMMU batching
+  // disallowed due to virtualization", intel_iommu_init -> iommu_set_dma_strict,
+  // 5.15+), else lazy.
+  bool strict = input.dma_strict || !features.dma_fq_type;
+  if (intel) {
+    for (const auto& [base, regs] : input.intel_registers) strict = strict || regs.caching_mode();
+  }
+  const std::string domain_type = input.passthrough ? "identity" : strict ? "DMA" : "DMA-FQ";
 
   for (const PredictedGroup& group : out.groups.groups) {
     GroupModel model;
     model.id = group.id;
     model.certain = group.certain;
+    model.domain_type = domain_type;
     model.regions = iova::ResvList(features.resv_merge);
     for (const GroupMember& m : group.members) {
       model.members.push_back(m.device);

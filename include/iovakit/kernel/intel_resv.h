@@ -87,6 +87,7 @@ struct IntelUnitRegisters {
   [[nodiscard]] unsigned mgaw() const { return static_cast<unsigned>((cap >> 16U) & 0x3fU) + 1; }  // cap_mgaw
   [[nodiscard]] unsigned sagaw() const { return static_cast<unsigned>((cap >> 8U) & 0x1fU); }      // cap_sagaw
   [[nodiscard]] unsigned super_page() const { return static_cast<unsigned>((cap >> 34U) & 0xfU); }
+  [[nodiscard]] bool caching_mode() const { return ((cap >> 7U) & 1U) != 0; }  // cap_caching_mode
   [[nodiscard]] bool fl5lp() const { return ((cap >> 60U) & 1U) != 0; }
   [[nodiscard]] bool fl1gp() const { return ((cap >> 56U) & 1U) != 0; }
   [[nodiscard]] bool smts() const { return ((ecap >> 43U) & 1U) != 0; }  // scalable mode

@@ -81,6 +81,17 @@ struct KernelFeatures {
   // requested this device have a 1:1 IOMMU mapping, ..." (v6.6,
   // __iommu_device_set_domain, dev->iommu->require_direct), any vendor.
   bool core_require_direct = true;
+  // VFIO claims DMA ownership of the whole group when the group joins a
+  // container (VFIO_GROUP_SET_CONTAINER -> iommu_group_claim_dma_owner,
+  // v5.19, 70693f470848 "vfio: Set DMA ownership for VFIO devices"), so an
+  // IOMMU driver's refusal surfaces there. Before, the refusal came from
+  // iommu_attach_group inside vfio_iommu_type1_attach_group, at
+  // VFIO_SET_IOMMU for the first group.
+  bool vfio_claim_dma_owner = true;
+  // A lazy-invalidation DMA domain is its own type and its sysfs `type`
+  // reads "DMA-FQ" (v5.15, 26225bea1d84 "iommu: Introduce explicit type for
+  // non-strict DMA domains"); before, "DMA" either way.
+  bool dma_fq_type = true;
 
   // --- Intel VT-d (drivers/iommu/intel/iommu.c)
   // USB (class 0x0c03) and display (0x03) RMRRs are reported as

@@ -54,6 +54,7 @@
 #include "iovakit/kernel/intel_resv.h"
 #include "iovakit/kernel/iommu_groups.h"
 #include "iovakit/kernel/kernel_profile.h"
+#include "iovakit/kernel/vfio_type1.h"
 #include "iovakit/pci/topology.h"
 
 namespace iovakit::kernel {
@@ -91,6 +92,16 @@ struct PlatformInput {
   AcsOptions acs;
   // Per topology device: the bound driver ("" when none).
   std::vector<std::string> drivers;
+  // The devices the user binds to vfio-pci (topology indexes): the names the
+  // kernel's messages carry ("vfio-pci 0000:03:00.0: ...") follow from it.
+  std::vector<std::size_t> assigned;
+
+  // Default domain (iommu_def_domain_type): iommu=pt or
+  // CONFIG_IOMMU_DEFAULT_PASSTHROUGH gives identity domains; iommu.strict=1
+  // (or a driver forcing strict mode) gives "DMA", else "DMA-FQ" (Debian's
+  // CONFIG_IOMMU_DEFAULT_DMA_LAZY).
+  bool passthrough = false;
+  bool dma_strict = false;
 };
 
 struct DevicePrediction {
@@ -113,6 +124,7 @@ struct GroupModel {
   std::uint64_t pgsize_bitmap = 0x1000;
   std::string geometry_explanation;
   bool isolated_msi = true;
+  std::string domain_type;           // /sys/kernel/iommu_groups/<id>/type
   Outcome claim;                     // VFIO_GROUP_SET_CONTAINER, members rebound to vfio-pci
   std::string claim_log;             // its dmesg line, if any
   std::vector<std::size_t> must_unbind;  // members whose current driver owns DMA
@@ -137,5 +149,10 @@ struct PlatformPrediction {
 bool driver_manages_dma(std::string_view driver);
 
 Result<PlatformPrediction> predict_platform(const PlatformInput& input, const KernelProfile& profile);
+
+// What VFIO type1 is given for this group (vfio_type1.h): its merged
+// regions, the geometry of its new domain, and the claim's refusal at the
+// stage the profile puts it (vfio_claim_dma_owner).
+Type1GroupSpec type1_group_spec(const GroupModel& group, const KernelFeatures& features);
 
 }  // namespace iovakit::kernel
