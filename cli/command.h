@@ -23,5 +23,7 @@ struct Context {
 void add_resv_command(CLI::App& app, Context& ctx);
 void add_kernel_command(CLI::App& app, Context& ctx);
 void add_acpi_command(CLI::App& app, Context& ctx);
+void add_predict_command(CLI::App& app, Context& ctx);
+void add_ranges_command(CLI::App& app, Context& ctx);
 
 }  // namespace iovakit::cli

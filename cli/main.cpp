@@ -40,6 +40,8 @@ int run(int argc, char** argv) {
   add_resv_command(app, ctx);
   add_kernel_command(app, ctx);
   add_acpi_command(app, ctx);
+  add_predict_command(app, ctx);
+  add_ranges_command(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -159,6 +159,16 @@ Result<PlatformPrediction> predict_platform(const PlatformInput& input, const Ke
   std::optional<AmdIvrsState> amd;
   std::vector<bool> has_iommu(topology.size(), false);
 
+  if (input.absent) {
+    out.remapping_enabled = false;
+    out.disabled_reason = input.absent_reason.empty() ? "no IOMMU" : input.absent_reason;
+    for (DevicePrediction& d : out.devices) d.no_iommu_reason = out.disabled_reason;
+    GroupOptions none;
+    none.driver = input.driver;
+    none.has_iommu.assign(topology.size(), false);
+    out.groups = predict_iommu_groups(topology, none);
+    return out;
+  }
   switch (input.driver) {
     case IommuDriver::kIntelVtd: {
       if (input.dmar == nullptr) return Error(Errc::kInvalidArgument, "Intel VT-d needs the DMAR table");
@@ -191,7 +201,9 @@ Result<PlatformPrediction> predict_platform(const PlatformInput& input, const Ke
       for (std::size_t d = 0; d < topology.size(); ++d) {
         const auto& cfg = topology.config(d);
         const bool is_viommu = cfg.vendor_id() == kVirtioVendor && cfg.device_id() == kVirtioIommuDevice;
-        has_iommu[d] = !is_viommu && (!input.virtio_only_bound_devices || !driver_of(input, d).empty());
+        const bool assigned =
+            std::find(input.assigned.begin(), input.assigned.end(), d) != input.assigned.end();
+        has_iommu[d] = !is_viommu && (!input.virtio_only_bound_devices || assigned || !driver_of(input, d).empty());
       }
       break;
     }

@@ -54,8 +54,15 @@ Result<VfioStep> parse_vfio_step(std::string_view text) {
     if (!iova || !size) return bad("expected IOVA,SIZE (0x100000,0x1000)");
     step.value = *iova;
     step.size = *size;
+  } else if (verb == "write") {
+    step.verb = VfioStep::Verb::kWrite;
+    constexpr std::string_view kParam = "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts:";
+    if (!arg.starts_with(kParam)) return bad("the model only knows " + std::string(kParam) + "VALUE");
+    const std::string_view v = arg.substr(kParam.size());
+    if (v != "0" && v != "1" && v != "Y" && v != "N") return bad("expected 0, 1, Y or N");
+    step.value = (v == "1" || v == "Y") ? 1 : 0;
   } else {
-    return bad("unknown step (bind, group, unset, iommu, info, map, unmap)");
+    return bad("unknown step (bind, group, unset, iommu, info, map, unmap, write)");
   }
   return step;
 }
@@ -145,6 +152,10 @@ VfioStepResult VfioSession::run(const VfioStep& step) {
       r.outcome = container_.map_dma(req);
       break;
     }
+    case VfioStep::Verb::kWrite:
+      container_.set_allow_unsafe_interrupts(step.value != 0);
+      r.outcome = Outcome::success("param_set_bool", "vfio_iommu_type1.allow_unsafe_interrupts changed");
+      break;
     case VfioStep::Verb::kUnmap: {
       DmaUnmapRequest req;
       req.iova = step.value;

@@ -64,6 +64,10 @@ inline constexpr std::uint64_t kVirtioDefaultPageMask = 0xfffffffffffff000ULL;  
 struct PlatformInput {
   const pci::Topology* topology = nullptr;  // required; must outlive the call
   IommuDriver driver = IommuDriver::kIntelVtd;
+  // Nothing describes an IOMMU (no DMAR/IVRS/IORT, no virtio-iommu): no
+  // device gets a group; `absent_reason` says why.
+  bool absent = false;
+  std::string absent_reason;
   const acpi::Dmar* dmar = nullptr;  // Intel
   const acpi::Ivrs* ivrs = nullptr;  // AMD
   const acpi::Iort* iort = nullptr;  // Arm

@@ -23,6 +23,8 @@
 //                   size the kernel asked for (the argsz protocol)
 //   map=IOVA,SIZE   VFIO_IOMMU_MAP_DMA (read/write)
 //   unmap=IOVA,SIZE VFIO_IOMMU_UNMAP_DMA: "0 unmapped=0x..." on success
+//   write=/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts:V
+//                   set the module parameter (the only file the model knows)
 //
 // Every result keeps the Outcome (errno, deciding kernel function, sentence)
 // and the kernel messages the step prints (the claim's dev_warn).
@@ -44,7 +46,7 @@
 namespace iovakit::kernel {
 
 struct VfioStep {
-  enum class Verb : std::uint8_t { kBind, kGroup, kUnset, kIommu, kInfo, kMap, kUnmap };
+  enum class Verb : std::uint8_t { kBind, kGroup, kUnset, kIommu, kInfo, kMap, kUnmap, kWrite };
   Verb verb = Verb::kInfo;
   std::string text;  // as given: "map=0x100000,0x1000"
   pci::Bdf bdf;      // bind, group, unset
