@@ -1,0 +1,291 @@
+// iovakit/iova/gap_tree.h: the engine under iova::Allocator, a B+-tree of
+// occupied granule ranges whose inner nodes summarise the free gaps below them.
+//
+// Design
+// ------
+// Units are granules ("pfns"): the Allocator divides addresses by its granule
+// before it gets here, so the tree sees the space [0, max_pfn]. The tree keeps
+// the occupied ranges (allocations and reserved ranges) sorted and disjoint in
+// its leaves; free space is never stored, it is the gaps between entries. Each
+// entry owns the gap just below it; the gap above the last entry (the tail) is
+// handled by the search directly.
+//
+// Every inner node keeps, for each child, a summary of the gaps the child owns:
+//
+//   high        the last pfn of the child's last entry (the search key)
+//   max_gap     the largest gap
+//   lane[k-1]   for alignment orders k = 1..16 (alignment 2^k granules):
+//               min(65535, fit[k]) where fit[k] is the largest size that fits
+//               at that alignment in one gap, max over gaps [a, b] of
+//               b + 1 - align_up(a, 2^k)
+//   mask        bit c set when some gap's length L has floor(log2 L) == c
+//
+// The lanes make aligned searches exact: a subtree can hold (size s, order
+// k) iff lane[k-1] >= s, for every s up to 65535 granules (256 MiB with 4 KiB
+// granules), so a search never enters a subtree that cannot satisfy it, and
+// a failing search stops at the root. The largest gap alone (the summary of
+// FreeBSD's iommu_gas or of an augmented rbtree) only bounds the answer from
+// both sides (gap >= s is necessary, gap >= s + 2^k - 1 sufficient), and the
+// gaps in between must be visited one by one: the W3 pathology again, for
+// aligned requests. Measured on W1: with the largest gap alone, a pair costs
+// about 80,000 instructions at N = 1e5, almost all of it near misses.
+//
+// Beyond the lanes (sizes over 65535 granules with an alignment, or
+// alignments over 2^16 granules) the summaries are a necessary condition
+// only: still correct, but each near miss (a gap long enough, not aligned
+// enough) costs one extra descent.
+//
+// Why 16-bit lanes: summaries change on almost every insert and erase (in
+// W1 the gap an allocation lands in is the unique per-order maximum of its
+// leaf 75-94% of the time, and a fresh hole is often the largest of its
+// subtree up to the root), so the update path recomputes a maximum over a
+// node's children for all orders at once: 16 lanes of 16 bits are two
+// vector registers. Exact 64-bit values per order cost 4x the memory and a
+// scalar rescan per order.
+//
+// Nodes are sized at run time (Tuning) so that tests can build deep trees
+// from a few entries; the defaults are 16 entries per leaf and 16 children
+// per inner node. A full leaf first shifts entries into a neighbour with
+// room and splits only when both neighbours are full, which keeps leaves
+// about 80% full.
+//
+// Complexity (n entries, height h = O(log n), B = leaf capacity, F = fanout;
+// both bounded constants):
+//
+//   find / lower_bound      O(h·F + log B)
+//   search (any policy)     O(h·F + B) within the lanes: at most two
+//                           boundary paths for the window plus one descent
+//                           into a subtree whose summary guarantees the fit;
+//                           a failure is decided from the summaries on the
+//                           boundary paths. Beyond the lanes: plus O(h·F + B)
+//                           per near miss.
+//   insert / erase          O(h·F + B): the leaf is rewritten, its summary
+//                           recomputed (O(B·16) worst case), then summaries
+//                           are updated upward, stopping as soon as one does
+//                           not change
+//   overlapping(lo, hi)     O(h·(k/B + 1) + k) for k results
+//
+// Memory: leaves are (first, last) pairs, 16 B per entry; per leaf the parent
+// keeps 64 B of child pointer, key and summary. Measured per live allocation
+// in docs/performance.md.
+//
+// Thread safety: none. Const member functions do not modify anything, so
+// concurrent readers are safe when no thread writes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace iovakit::iova {
+
+// Where an allocation goes when several gaps fit.
+enum class Policy : std::uint8_t {
+  // The highest aligned position below the limit (the Linux DMA API:
+  // alloc_iova searches top-down from the limit).
+  kTopDown,
+  // The lowest aligned position above the minimum address.
+  kFirstFit,
+  // Good fit by size class (the TLSF rule): among the free gaps long enough
+  // for the request at any alignment offset (length >= size + alignment - 1),
+  // one from the smallest power-of-two length class, the lowest such gap,
+  // at its lowest aligned position. The gap chosen is less than twice the
+  // length of the smallest such gap. When no gap is that long, the lowest
+  // gap that fits anyway (first fit), so the policy fails only when nothing
+  // fits.
+  kBestFit,
+};
+
+class GapTree {
+ public:
+  // Node sizes. Tests use tiny nodes to get deep trees from few entries.
+  struct Tuning {
+    std::uint32_t leaf_capacity = 16;  // entries per leaf, 4..64
+    std::uint32_t fanout = 16;         // children per inner node, 4..64
+  };
+
+  // Summary lanes: alignment orders 1..kLanes, values capped at kLaneCap.
+  static constexpr std::uint32_t kLanes = 16;
+  static constexpr std::uint64_t kLaneCap = 0xffff;
+
+  // An occupied range of granules [first, last].
+  struct Entry {
+    std::uint64_t first = 0;
+    std::uint64_t last = 0;
+    bool reserved = false;
+    friend bool operator==(const Entry&, const Entry&) = default;
+  };
+
+  // A request in granules: `size` granules at a multiple of 2^order, inside
+  // [low, high].
+  struct Query {
+    std::uint64_t size = 1;  // >= 1
+    std::uint32_t order = 0;
+    std::uint64_t low = 0;
+    std::uint64_t high = 0;
+    Policy policy = Policy::kTopDown;
+  };
+
+  // The space is [0, max_pfn]. Throws std::invalid_argument for a Tuning
+  // outside the documented bounds (a programming error).
+  explicit GapTree(std::uint64_t max_pfn, Tuning tuning);
+  explicit GapTree(std::uint64_t max_pfn) : GapTree(max_pfn, Tuning{}) {}
+  ~GapTree();
+  GapTree(GapTree&& other) noexcept;
+  GapTree& operator=(GapTree&& other) noexcept;
+  GapTree(const GapTree&) = delete;
+  GapTree& operator=(const GapTree&) = delete;
+
+  // The entry containing pfn.
+  [[nodiscard]] std::optional<Entry> find(std::uint64_t pfn) const;
+  // The first entry whose last is at or above pfn (the one containing pfn,
+  // or else the owner of the gap holding pfn).
+  [[nodiscard]] std::optional<Entry> lower_bound(std::uint64_t pfn) const;
+  // Every entry that overlaps [low, high], in address order.
+  [[nodiscard]] std::vector<Entry> overlapping(std::uint64_t low, std::uint64_t high) const;
+  // The free ranges inside [low, high], in address order.
+  [[nodiscard]] std::vector<std::pair<std::uint64_t, std::uint64_t>> gaps(std::uint64_t low, std::uint64_t high) const;
+
+  // Where `query` fits under its policy, or nothing when no gap can hold it.
+  [[nodiscard]] std::optional<std::uint64_t> search(const Query& query) const;
+
+  // search(), then inserts an entry there: one descent instead of two.
+  std::optional<std::uint64_t> allocate(const Query& query);
+
+  // Adds an entry. Precondition: [first, last] is free and within the space.
+  void insert(const Entry& entry);
+  // Removes the entry that starts exactly at `first` and returns it.
+  std::optional<Entry> erase(std::uint64_t first);
+  // The same, but leaves a reserved entry in place (and returns nothing).
+  std::optional<Entry> erase_allocated(std::uint64_t first);
+  void clear();
+
+  [[nodiscard]] std::size_t size() const { return size_; }
+  [[nodiscard]] bool empty() const { return size_ == 0; }
+  [[nodiscard]] std::uint64_t max_pfn() const { return max_pfn_; }
+  // Alignment orders that differ in this space: 0 .. orders() - 1. Larger
+  // orders behave as the largest (only pfn 0 is aligned to them).
+  [[nodiscard]] std::uint32_t orders() const { return orders_; }
+  // Whether the summaries decide (size, order) exactly (see the design
+  // comment); when not, searches stay correct but may visit near misses.
+  [[nodiscard]] static bool exact(std::uint64_t size, std::uint32_t order) {
+    return order == 0 || (order <= kLanes && size <= kLaneCap);
+  }
+  [[nodiscard]] std::uint32_t height() const;
+  // Bytes held in nodes.
+  [[nodiscard]] std::size_t memory_bytes() const { return node_bytes_; }
+  [[nodiscard]] std::size_t leaf_count() const { return leaves_; }
+  [[nodiscard]] std::size_t inner_count() const { return inners_; }
+
+  // Checks every structural invariant and recomputes every summary from the
+  // entries; returns "" when all hold, else the first violation. O(n·K).
+  [[nodiscard]] std::string check() const;
+
+ private:
+  struct Node;
+  struct Path;
+  struct Summary;
+  struct Window;
+
+  // Node layout (sizes fixed per tree at construction).
+  [[nodiscard]] static std::uint64_t* firsts(Node* n);
+  [[nodiscard]] std::uint64_t* lasts(Node* n) const;
+  [[nodiscard]] static const std::uint64_t* firsts(const Node* n);
+  [[nodiscard]] const std::uint64_t* lasts(const Node* n) const;
+  [[nodiscard]] static std::uint64_t* highs(Node* n);
+  [[nodiscard]] static const std::uint64_t* highs(const Node* n);
+  [[nodiscard]] Node** children(Node* n) const;
+  [[nodiscard]] Node* const* children(const Node* n) const;
+  [[nodiscard]] std::uint64_t* masks(Node* n) const;
+  [[nodiscard]] const std::uint64_t* masks(const Node* n) const;
+  [[nodiscard]] std::uint64_t* max_gaps(Node* n) const;
+  [[nodiscard]] const std::uint64_t* max_gaps(const Node* n) const;
+  [[nodiscard]] std::uint16_t* lanes(Node* n) const;  // kLanes per slot
+  [[nodiscard]] const std::uint16_t* lanes(const Node* n) const;
+  [[nodiscard]] bool may_fit(const Node* n, std::uint32_t i, const Window& w) const;
+  void shift_slots(Node* n, std::uint32_t from, std::uint32_t to, std::uint32_t count) const;
+  void copy_slots(Node* dst, std::uint32_t dpos, const Node* src, std::uint32_t spos, std::uint32_t count) const;
+
+  Node* new_leaf();
+  Node* new_inner(std::uint32_t height);
+  void free_node(Node* n);
+  void free_subtree(Node* n);
+  void release();
+
+  [[nodiscard]] std::uint64_t node_high(const Node* n) const;
+  [[nodiscard]] static std::uint64_t child_lo(const std::uint64_t* highs, std::uint32_t i, std::uint64_t lo) {
+    return i == 0 ? lo : highs[i - 1] + 1;
+  }
+  [[nodiscard]] static std::uint32_t pick_child(const std::uint64_t* highs, std::uint32_t count, std::uint64_t pfn);
+  void descend(std::uint64_t pfn, Path& path) const;
+
+  // Summaries.
+  void leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) const;
+  void inner_summary(const Node* n, Summary& out) const;
+  void child_summary(const Node* child, std::uint64_t lo, Summary& out) const;
+  void read_slot(const Node* n, std::uint32_t i, Summary& out) const;
+  void write_slot(Node* n, std::uint32_t i, const Summary& s) const;
+  void recompute_slot(Node* n, std::uint32_t i, std::uint64_t lo) const;
+  [[nodiscard]] static bool same(const Summary& a, const Summary& b);
+  void propagate(const Path& path, Summary& fresh) const;
+  void raise_leaf(const Path& path, std::uint64_t a, std::uint64_t b) const;
+  void refresh_gap_owner(std::uint64_t pfn, std::uint64_t gap_start);
+  void recompute_gap_owner(std::uint64_t pfn);
+
+  // Leaf edits.
+  void leaf_insert_at(Node* leaf, std::uint32_t pos, const Entry& e) const;
+  void leaf_remove_at(Node* leaf, std::uint32_t pos) const;
+  [[nodiscard]] Entry leaf_entry(const Node* leaf, std::uint32_t pos) const;
+  // Inner edits.
+  void inner_insert_slot(Node* n, std::uint32_t pos, Node* child) const;
+  void inner_remove_slot(Node* n, std::uint32_t pos) const;
+
+  // Structural paths (shifts, splits, merges, borrows).
+  Node* insert_rec(Node* n, std::uint64_t lo, const Entry& e);
+  bool shift_into_sibling(Node* n, std::uint32_t i, std::uint64_t lo, const Entry& e);
+  Node* split_leaf(Node* leaf, std::uint32_t pos, const Entry& e);
+  Node* split_inner(Node* n, std::uint32_t pos, Node* child, std::uint64_t lo);
+  std::optional<Entry> erase_if(std::uint64_t first, bool reserved_too);
+  std::optional<Entry> erase_entry(std::uint64_t first, bool reserved_too);
+  void insert_at(Path& path, const Entry& entry);
+  void collapse();
+  bool erase_rec(Node* n, std::uint64_t lo, std::uint64_t first, Entry& out);
+  void fix_underflow(Node* n, std::uint32_t i, std::uint64_t lo);
+  void move_entries(Node* dst, std::uint32_t dpos, Node* src, std::uint32_t spos, std::uint32_t count) const;
+  void move_slots(Node* dst, std::uint32_t dpos, Node* src, std::uint32_t spos, std::uint32_t count) const;
+
+  // Searches; `path`, when given, records the descent that succeeds.
+  [[nodiscard]] std::optional<std::uint64_t> search_path(const Query& query, Path* path) const;
+  static void note(Path* path, std::uint32_t d, const Node* n, std::uint32_t i, std::uint64_t lo);
+  static void note_leaf(Path* path, std::uint32_t d, const Node* leaf, std::uint64_t lo);
+  bool search_down(const Node* n, std::uint64_t lo, const Window& w, std::uint64_t& out, Path* path,
+                   std::uint32_t d) const;
+  bool search_up(const Node* n, std::uint64_t lo, const Window& w, std::uint64_t& out, Path* path,
+                 std::uint32_t d) const;
+  void min_class(const Node* n, std::uint64_t lo, const Window& w, std::uint32_t& best) const;
+  bool find_class(const Node* n, std::uint64_t lo, const Window& w, std::uint32_t cls, std::uint64_t& out, Path* path,
+                  std::uint32_t d) const;
+  [[nodiscard]] std::optional<std::pair<std::uint64_t, std::uint64_t>> tail_gap() const;
+
+  std::string check_node(const Node* n, std::uint64_t lo, bool is_root, std::uint64_t& prev_last, bool& have_prev,
+                         std::size_t& entries) const;
+
+  std::uint64_t max_pfn_;
+  std::uint32_t orders_;
+  std::uint32_t leaf_cap_;
+  std::uint32_t fanout_;
+  std::uint32_t min_leaf_;
+  std::uint32_t min_inner_;
+  std::size_t leaf_bytes_;
+  std::size_t inner_bytes_;
+  Node* root_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t node_bytes_ = 0;
+  std::size_t leaves_ = 0;
+  std::size_t inners_ = 0;
+};
+
+}  // namespace iovakit::iova

@@ -1,0 +1,90 @@
+#include "iovakit/iova/range_cache.h"
+
+#include <algorithm>
+#include <bit>
+
+namespace iovakit::iova {
+
+RangeCache::RangeCache(std::uint32_t max_granules, std::uint32_t depth) : max_granules_(max_granules), depth_(depth) {}
+
+void RangeCache::allocate_storage() {
+  const std::size_t slots = std::size_t{max_granules_} * depth_;
+  stacks_.assign(slots, 0);
+  counts_.assign(max_granules_, 0);
+  // At least twice as many buckets as ranges can be parked, so that linear
+  // probes stay short and never wrap around a full table.
+  const std::size_t buckets = std::bit_ceil(std::max<std::size_t>(16, 2 * slots));
+  table_.assign(buckets, kEmpty);
+  table_shift_ = 64U - static_cast<std::uint32_t>(std::countr_zero(buckets));
+  table_mask_ = buckets - 1;
+}
+
+bool RangeCache::contains(std::uint64_t key) const {
+  // kEmpty marks free buckets, so it is never a parked key (the allocator
+  // does not park a range starting at granule 2^64 - 1).
+  if (table_.empty() || key == kEmpty) return false;
+  const std::size_t mask = table_.size() - 1;
+  for (std::size_t i = bucket(key);; i = (i + 1) & mask) {
+    if (table_[i] == key) return true;
+    if (table_[i] == kEmpty) return false;
+  }
+}
+
+// Backward-shift deletion: later keys of the same probe run move up into the
+// hole, so lookups never need tombstones.
+void RangeCache::table_erase_slow(std::uint64_t key) {
+  const std::size_t mask = table_.size() - 1;
+  std::size_t hole = bucket(key);
+  while (table_[hole] != key) {
+    if (table_[hole] == kEmpty) return;
+    hole = (hole + 1) & mask;
+  }
+  for (std::size_t next = (hole + 1) & mask; table_[next] != kEmpty; next = (next + 1) & mask) {
+    const std::size_t home = bucket(table_[next]);
+    // The key at `next` may move to `hole` iff `hole` lies on its probe
+    // path, i.e. cyclically within [home, next).
+    if (((next - home) & mask) >= ((next - hole) & mask)) {
+      table_[hole] = table_[next];
+      hole = next;
+    }
+  }
+  table_[hole] = kEmpty;
+}
+
+// The top of the stack is above the limit: take the most recent one below it.
+std::optional<std::uint64_t> RangeCache::pop_below(std::uint64_t c, std::uint64_t high) {
+  const std::uint32_t n = counts_[c];
+  std::uint64_t* stack = stacks_.data() + c * depth_;
+  for (std::uint32_t i = n; i-- > 0;) {
+    const std::uint64_t first = stack[i];
+    if (first + c > high) continue;
+    stack[i] = stack[n - 1];
+    counts_[c] = n - 1;
+    --size_;
+    table_erase(first);
+    return first;
+  }
+  return std::nullopt;
+}
+
+bool RangeCache::remove(std::uint64_t first, std::uint64_t granules) {
+  if (size_ == 0 || granules == 0 || granules > max_granules_) return false;
+  const auto c = static_cast<std::size_t>(granules - 1);
+  std::uint64_t* stack = stacks_.data() + c * depth_;
+  for (std::uint32_t i = 0; i < counts_[c]; ++i) {
+    if (stack[i] != first) continue;
+    stack[i] = stack[--counts_[c]];
+    --size_;
+    table_erase(first);
+    return true;
+  }
+  return false;
+}
+
+void RangeCache::clear() {
+  std::fill(counts_.begin(), counts_.end(), 0);
+  std::fill(table_.begin(), table_.end(), kEmpty);
+  size_ = 0;
+}
+
+}  // namespace iovakit::iova

@@ -1,0 +1,284 @@
+// GapTree: placements by policy on fixed layouts (table-driven), a random
+// insert/erase/search run checked against a std::map at several node sizes,
+// and the edges of the space.
+#include "iovakit/iova/gap_tree.h"
+
+#include <gtest/gtest.h>
+
+#include <ostream>
+
+#include <bit>
+#include <limits>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "iovakit/iova/range.h"
+#include "support/rng.h"
+
+namespace iovakit::iova {
+namespace {
+
+constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+
+// The reference: every gap, then the policy's choice among the clipped gaps.
+std::optional<std::uint64_t> reference_search(const std::map<std::uint64_t, std::uint64_t>& entries,
+                                              std::uint64_t max_pfn, const GapTree::Query& q) {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> gaps;
+  std::uint64_t next = 0;
+  bool full = false;
+  for (const auto& [f, l] : entries) {
+    if (f > next) gaps.emplace_back(next, f - 1);
+    if (l == max_pfn) {
+      full = true;
+      break;
+    }
+    next = l + 1;
+  }
+  if (!full) gaps.emplace_back(next, max_pfn);
+  const std::uint32_t orders = std::min<std::uint32_t>(64, static_cast<std::uint32_t>(std::bit_width(max_pfn)) + 1);
+  const std::uint32_t order = std::min(q.order, orders - 1);
+  const uint128 align = static_cast<uint128>(1) << order;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> clipped;
+  for (auto [a, b] : gaps) {
+    a = std::max(a, q.low);
+    b = std::min(b, q.high);
+    if (a <= b) clipped.emplace_back(a, b);
+  }
+  auto up = [&](std::uint64_t a, std::uint64_t b) -> std::optional<std::uint64_t> {
+    const uint128 x = ((static_cast<uint128>(a) + align - 1) >> order) << order;
+    if (x > b || static_cast<uint128>(b) - x + 1 < q.size) return std::nullopt;
+    return static_cast<std::uint64_t>(x);
+  };
+  auto down = [&](std::uint64_t a, std::uint64_t b) -> std::optional<std::uint64_t> {
+    if (static_cast<uint128>(b) - a + 1 < q.size) return std::nullopt;
+    const uint128 x = ((static_cast<uint128>(b) + 1 - q.size) >> order) << order;
+    if (x < a) return std::nullopt;
+    return static_cast<std::uint64_t>(x);
+  };
+  auto first_fit = [&]() -> std::optional<std::uint64_t> {
+    for (auto [a, b] : clipped) {
+      if (auto x = up(a, b)) return x;
+    }
+    return std::nullopt;
+  };
+  switch (q.policy) {
+    case Policy::kTopDown:
+      for (auto it = clipped.rbegin(); it != clipped.rend(); ++it) {
+        if (auto x = down(it->first, it->second)) return x;
+      }
+      return std::nullopt;
+    case Policy::kFirstFit: return first_fit();
+    case Policy::kBestFit: {
+      std::uint32_t c0 = 0;
+      while ((static_cast<uint128>(1) << c0) < q.size + align - 1) ++c0;
+      if (c0 >= 64) return first_fit();
+      std::optional<std::uint32_t> best;
+      std::optional<std::uint64_t> at;
+      for (auto [a, b] : clipped) {
+        const uint128 len = static_cast<uint128>(b) - a + 1;
+        std::uint32_t c = 0;
+        while ((len >> (c + 1)) != 0) ++c;
+        if (c >= c0 && (!best || c < *best)) {
+          best = c;
+          at = up(a, b);
+        }
+      }
+      return best ? at : first_fit();
+    }
+  }
+  return std::nullopt;
+}
+
+struct PlacementCase {
+  const char* name;
+  std::vector<GapTree::Entry> entries;  // in a space of 256 granules
+  GapTree::Query query;
+  std::optional<std::uint64_t> want;
+};
+
+void PrintTo(const PlacementCase& c, std::ostream* os) { *os << c.name; }
+
+class GapTreePlacement : public ::testing::TestWithParam<PlacementCase> {};
+
+TEST_P(GapTreePlacement, ChoosesWhatThePolicySays) {
+  const PlacementCase& c = GetParam();
+  for (const GapTree::Tuning tuning : {GapTree::Tuning{4, 4}, GapTree::Tuning{}}) {
+    GapTree tree(255, tuning);
+    for (const auto& e : c.entries) tree.insert(e);
+    ASSERT_EQ(tree.check(), "");
+    EXPECT_EQ(tree.search(c.query), c.want) << c.name;
+  }
+}
+
+// Entries: [0,9] [20,29] [40,41] [60,99] [130,131], so the gaps are 10-19
+// (10), 30-39 (10), 42-59 (18), 100-129 (30), 132-255 (124, the tail).
+const std::vector<GapTree::Entry> kLayout = {{0, 9}, {20, 29}, {40, 41}, {60, 99}, {130, 131}};
+
+GapTree::Query q(std::uint64_t size, std::uint32_t order, Policy p, std::uint64_t low = 0, std::uint64_t high = 255) {
+  return GapTree::Query{size, order, low, high, p};
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Layouts, GapTreePlacement,
+    ::testing::Values(
+        PlacementCase{"top_down_takes_the_tail_top", kLayout, q(4, 0, Policy::kTopDown), 252},
+        PlacementCase{"top_down_below_a_limit", kLayout, q(4, 0, Policy::kTopDown, 0, 120), 117},
+        PlacementCase{"top_down_aligned", kLayout, q(8, 3, Policy::kTopDown, 0, 120), 112},
+        PlacementCase{"top_down_skips_a_gap_too_short", kLayout, q(12, 0, Policy::kTopDown, 0, 99), 48},
+        PlacementCase{"top_down_aligned_near_miss", kLayout, q(10, 4, Policy::kTopDown, 0, 39), std::nullopt},
+        PlacementCase{"top_down_aligned_inside_a_longer_gap", kLayout, q(10, 4, Policy::kTopDown, 0, 99), 48},
+        PlacementCase{"first_fit_lowest", kLayout, q(4, 0, Policy::kFirstFit), 10},
+        PlacementCase{"first_fit_aligned", kLayout, q(4, 3, Policy::kFirstFit), 16},
+        PlacementCase{"first_fit_aligned_skips_a_near_miss", kLayout, q(5, 3, Policy::kFirstFit), 32},
+        PlacementCase{"first_fit_above_a_minimum", kLayout, q(4, 0, Policy::kFirstFit, 35, 255), 35},
+        PlacementCase{"first_fit_window_clips_a_gap", kLayout, q(6, 0, Policy::kFirstFit, 35, 255), 42},
+        PlacementCase{"best_fit_smallest_class", kLayout, q(9, 0, Policy::kBestFit), 42},
+        PlacementCase{"best_fit_exact_power_of_two", kLayout, q(8, 0, Policy::kBestFit), 10},
+        PlacementCase{"best_fit_falls_back_to_first_fit", kLayout, q(100, 0, Policy::kBestFit), 132},
+        PlacementCase{"best_fit_window", kLayout, q(2, 0, Policy::kBestFit, 100, 255), 100},
+        PlacementCase{"nothing_fits", kLayout, q(125, 0, Policy::kTopDown), std::nullopt},
+        PlacementCase{"window_smaller_than_size", kLayout, q(8, 0, Policy::kTopDown, 10, 14), std::nullopt},
+        PlacementCase{"empty_tree_top", {}, q(256, 8, Policy::kTopDown), 0},
+        PlacementCase{"full_tree", {{0, 255}}, q(1, 0, Policy::kFirstFit), std::nullopt}),
+    [](const ::testing::TestParamInfo<PlacementCase>& param_info) { return std::string(param_info.param.name); });
+
+struct RandomCase {
+  const char* name;
+  std::uint64_t max_pfn;
+  std::uint64_t base;  // operations happen in [base, base + 4095]
+  GapTree::Tuning tuning;
+  std::uint64_t max_size;
+  std::uint32_t max_order;
+  std::uint64_t seed;
+};
+
+void PrintTo(const RandomCase& c, std::ostream* os) { *os << c.name; }
+
+class GapTreeRandom : public ::testing::TestWithParam<RandomCase> {};
+
+TEST_P(GapTreeRandom, AgreesWithAMap) {
+  const RandomCase& c = GetParam();
+  testing::SplitMix64 rng(c.seed);
+  GapTree tree(c.max_pfn, c.tuning);
+  std::map<std::uint64_t, std::uint64_t> ref;
+  const std::size_t empty_bytes = tree.memory_bytes();
+  for (int op = 0; op < 60000; ++op) {
+    if (rng.below(10) < 6) {
+      GapTree::Query query;
+      query.size = 1 + rng.below(rng.below(4) == 0 ? c.max_size : 8);
+      query.order = static_cast<std::uint32_t>(rng.below(c.max_order + 1));
+      // Windows inside the busy region, or open towards the rest of the
+      // space (the tail and the huge gap below the region) now and then.
+      query.low = rng.below(3) == 0 ? c.base + rng.below(4096) : c.base;
+      query.high = rng.below(3) == 0 ? c.base + rng.below(4096) : c.max_pfn;
+      if (rng.below(50) == 0) query.low = 0;
+      if (query.low > query.high) std::swap(query.low, query.high);
+      query.policy = static_cast<Policy>(rng.below(3));
+      const auto got = tree.search(query);
+      ASSERT_EQ(got, reference_search(ref, c.max_pfn, query))
+          << "op " << op << " size " << query.size << " order " << query.order;
+      if (got) {
+        tree.insert({*got, *got + query.size - 1, rng.below(8) == 0});
+        ref.emplace(*got, *got + query.size - 1);
+      }
+    } else if (!ref.empty()) {
+      auto it = ref.lower_bound(c.base + rng.below(4096));
+      if (it == ref.end() || rng.below(10) == 0) it = ref.begin();
+      const auto erased = tree.erase(it->first);
+      ASSERT_TRUE(erased.has_value());
+      ASSERT_EQ(erased->last, it->second);
+      ref.erase(it);
+    }
+    if (op % 101 == 0) {
+      ASSERT_EQ(tree.check(), "") << "op " << op;
+      ASSERT_EQ(tree.size(), ref.size());
+    }
+  }
+  ASSERT_EQ(tree.check(), "");
+  // Lookups agree too.
+  for (int i = 0; i < 2000; ++i) {
+    const std::uint64_t pfn = c.base + rng.below(4096);
+    auto it = ref.upper_bound(pfn);
+    const bool inside = it != ref.begin() && std::prev(it)->second >= pfn;
+    const auto found = tree.find(pfn);
+    ASSERT_EQ(found.has_value(), inside);
+    if (inside) {
+      ASSERT_EQ(found->first, std::prev(it)->first);
+    }
+  }
+  while (!ref.empty()) {
+    ASSERT_TRUE(tree.erase(ref.begin()->first).has_value());
+    ref.erase(ref.begin());
+  }
+  ASSERT_EQ(tree.check(), "");
+  EXPECT_EQ(tree.memory_bytes(), empty_bytes);  // back to one empty leaf
+  EXPECT_EQ(tree.height(), 0U);
+}
+
+constexpr std::uint64_t kTop = kMax - 4095;
+
+INSTANTIATE_TEST_SUITE_P(Trees, GapTreeRandom,
+                         ::testing::Values(RandomCase{"small_space_tiny_nodes", 4095, 0, {4, 4}, 200, 6, 1},
+                                           RandomCase{"small_space_default_nodes", 4095, 0, {}, 200, 6, 2},
+                                           RandomCase{"top_of_64_bits_tiny_nodes", kMax, kTop, {4, 4}, 200, 6, 3},
+                                           RandomCase{"top_of_64_bits_odd_nodes", kMax, kTop, {5, 7}, 300, 9, 4},
+                                           // Sizes and alignments beyond the 16-bit lanes: the
+                                           // summaries are only a necessary condition there.
+                                           RandomCase{"beyond_the_lanes", (1ULL << 22) - 1, 0, {4, 4}, 200000, 20, 5}),
+                         [](const ::testing::TestParamInfo<RandomCase>& param_info) {
+                           return std::string(param_info.param.name);
+                         });
+
+TEST(GapTree, WholeSpaceAtOneByteGranules) {
+  GapTree tree(kMax);
+  EXPECT_EQ(tree.orders(), 64U);
+  // The tail gap of an empty tree is 2^64 granules long.
+  EXPECT_EQ(tree.search({kMax, 0, 0, kMax, Policy::kTopDown}), 1U);
+  EXPECT_EQ(tree.search({kMax, 0, 0, kMax, Policy::kFirstFit}), 0U);
+  EXPECT_EQ(tree.search({kMax, 0, 0, kMax, Policy::kBestFit}), 0U);
+  EXPECT_EQ(tree.search({1, 63, 0, kMax, Policy::kTopDown}), 1ULL << 63);
+  tree.insert({kMax, kMax, false});  // the very last granule
+  EXPECT_EQ(tree.search({1, 0, 0, kMax, Policy::kTopDown}), kMax - 1);
+  tree.insert({0, 0, true});
+  EXPECT_EQ(tree.search({kMax - 1, 0, 0, kMax, Policy::kFirstFit}), 1U);
+  EXPECT_EQ(tree.search({kMax, 0, 0, kMax, Policy::kFirstFit}), std::nullopt);
+  EXPECT_EQ(tree.find(kMax)->first, kMax);
+  EXPECT_EQ(tree.lower_bound(5)->first, kMax);
+  ASSERT_EQ(tree.erase(kMax)->last, kMax);
+  EXPECT_EQ(tree.search({kMax - 1, 0, 0, kMax, Policy::kTopDown}), 2U);
+  EXPECT_EQ(tree.check(), "");
+}
+
+TEST(GapTree, OverlappingAndGapsAcrossLeaves) {
+  GapTree tree(1000, {4, 4});
+  for (std::uint64_t i = 0; i < 50; ++i) tree.insert({i * 20, i * 20 + 9, i % 3 == 0});
+  ASSERT_EQ(tree.check(), "");
+  ASSERT_GT(tree.height(), 1U);
+  const auto hits = tree.overlapping(105, 245);
+  ASSERT_EQ(hits.size(), 8U);  // [100,109] .. [240,249]
+  EXPECT_EQ(hits.front().first, 100U);
+  EXPECT_EQ(hits.back().first, 240U);
+  EXPECT_EQ(hits[0].reserved, false);  // entry 5
+  EXPECT_EQ(hits[1].reserved, true);   // entry 6
+  const auto gaps = tree.gaps(5, 45);
+  ASSERT_EQ(gaps.size(), 2U);
+  EXPECT_EQ(gaps[0], std::make_pair(std::uint64_t{10}, std::uint64_t{19}));
+  EXPECT_EQ(gaps[1], std::make_pair(std::uint64_t{30}, std::uint64_t{39}));
+  EXPECT_EQ(tree.gaps(985, 1000), (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{990, 1000}}));
+}
+
+TEST(GapTree, RejectsBadTuning) {
+  EXPECT_THROW(GapTree(100, GapTree::Tuning{3, 16}), std::invalid_argument);
+  EXPECT_THROW(GapTree(100, GapTree::Tuning{16, 65}), std::invalid_argument);
+}
+
+TEST(GapTree, ExactnessOfTheLanes) {
+  EXPECT_TRUE(GapTree::exact(1ULL << 40, 0));
+  EXPECT_TRUE(GapTree::exact(0xffff, 16));
+  EXPECT_FALSE(GapTree::exact(0x10000, 1));
+  EXPECT_FALSE(GapTree::exact(1, 17));
+}
+
+}  // namespace
+}  // namespace iovakit::iova
