@@ -55,7 +55,9 @@ std::string unit_width(const host::IommuUnit& u) {
     }
     return u.amd->values.empty() ? "-" : "EFR not identified";
   }
-  return "-";
+  // Arm SMMUs and virtio-iommu publish no registers in sysfs (the SMMUv3
+  // output size is SMMU_IDR5.OAS, read only by the driver).
+  return "not in sysfs";
 }
 
 std::string unit_details(const host::IommuUnit& u) {
@@ -73,7 +75,11 @@ std::string unit_details(const host::IommuUnit& u) {
     out = fmt::format("cap {:#x} features {}", u.amd->cap, u.amd->features_text);
     if (u.amd->guest_translation() == true) out += ", GT";
   }
-  if (!u.parent.empty()) out += (out.empty() ? "" : "; ") + std::string("on ") + u.parent;
+  // Intel units have no parent device (sys/devices/virtual/iommu/dmarN):
+  // "on sys/devices/virtual" would name no device.
+  if (!u.parent.empty() && u.parent != "sys/devices/virtual") {
+    out += (out.empty() ? "" : "; ") + std::string("on ") + u.parent;
+  }
   return out.empty() ? "-" : out;
 }
 

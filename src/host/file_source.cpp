@@ -124,6 +124,15 @@ Result<NodeType> FileSource::type_of(std::string_view path) const {
   return node->type;
 }
 
+Result<NodeType> FileSource::entry_type(std::string_view path) const {
+  auto resolved = resolve_path(path, false);
+  if (!resolved) return resolved.error();
+  if (resolved->empty()) return NodeType::kDirectory;
+  auto node = cached_lstat(*resolved);
+  if (!node) return Error(node.error().code(), node.error().message(), Location{display(path), {}, {}});
+  return node->type;
+}
+
 bool FileSource::exists(std::string_view path) const { return resolve_path(path, true).ok(); }
 
 Result<std::string> FileSource::read_file(std::string_view path, std::size_t max_bytes) const {

@@ -12,6 +12,11 @@ namespace iovakit::host {
 namespace {
 
 constexpr std::string_view kGroupsDir = "sys/kernel/iommu_groups";
+// reserved_regions is a sysfs show() (iommu_group_show_resv_regions,
+// drivers/iommu/iommu.c), so it holds at most one page; 64 KiB is the largest
+// PAGE_SIZE Linux has (arm64, ppc64). Anything longer did not come from a
+// kernel, and a hostile capture must not make us parse megabytes.
+constexpr std::size_t kMaxRegionsBytes = std::size_t{64} << 10;
 
 std::string strip_newline(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
@@ -82,7 +87,7 @@ std::vector<IommuGroup> read_iommu_groups(const FileSource& source, std::vector<
     }
     const std::string regions_path = dir + "/reserved_regions";
     if (source.exists(regions_path)) {
-      if (auto text = source.read_file(regions_path)) {
+      if (auto text = source.read_file(regions_path, kMaxRegionsBytes)) {
         group.has_reserved_regions = true;
         group.reserved_regions = std::move(*text);
         auto parsed = iova::parse_reserved_regions(group.reserved_regions, source.display(regions_path));
@@ -92,6 +97,11 @@ std::vector<IommuGroup> read_iommu_groups(const FileSource& source, std::vector<
         } else {
           issues.push_back(parsed.error());
         }
+      } else if (text.error().code() == Errc::kExhausted) {
+        issues.push_back(Error(Errc::kExhausted,
+                               text.error().message() + ": a sysfs attribute holds at most one page, so this "
+                                                        "reserved_regions did not come from a kernel",
+                               text.error().where()));
       } else {
         issues.push_back(text.error());
       }

@@ -154,7 +154,12 @@ std::optional<PciReading> read_one(const FileSource& source, const std::string& 
       issues.push_back(issue(source, attr("iommu_group"), "does not name a group number: " + *group));
     }
   }
-  dev.iommu = link_attribute(source, attr("iommu"), issues);
+  // The function that *is* an AMD IOMMU has an "iommu" class directory
+  // holding its unit (ivhd0) instead of a link to one (device_add's class
+  // glue directory); only a link names the unit that translates this device.
+  if (auto node = source.entry_type(attr("iommu")); !node || *node != NodeType::kDirectory) {
+    dev.iommu = link_attribute(source, attr("iommu"), issues);
+  }
 
   pci::DeviceRecord rec{.bdf = *bdf, .config = std::move(*config)};
   rec.is_virtfn = dev.physfn.has_value();

@@ -39,6 +39,7 @@ const std::vector<AllowRule>& rules() {
     add("sys/kernel/iommu_groups/{n}/{type,reserved_regions,name}", NodeType::kFile, "group attributes");
     add("sys/kernel/iommu_groups/{n}/devices", NodeType::kDirectory, "group members");
     add("sys/kernel/iommu_groups/{n}/devices/*", NodeType::kSymlink, "group member -> device directory");
+    add("sys/bus/pci/drivers/*", NodeType::kDirectory, "the folder a driver link points to (empty)");
     add("sys/class/iommu", NodeType::kDirectory, "IOMMU units (iommu_units.h)");
     add("sys/class/iommu/*", NodeType::kSymlink, "unit -> device directory");
     add("sys/devices/**/iommu/*/intel-iommu/{cap,ecap,version,address}", NodeType::kFile, "VT-d registers");
@@ -146,6 +147,18 @@ Result<SnapshotResult> capture_snapshot(const FileSource& source, const Snapshot
       case NodeType::kOther: break;
     }
     if (!status) return status.error();
+  }
+  // A link the reader only checked (driver -> sys/bus/pci/drivers/<name>)
+  // must not dangle in the capture, or the capture reads differently: give
+  // it its target folder, empty. Targets with content are captured already.
+  for (const auto& access : log.entries) {
+    if (access.type != NodeType::kSymlink) continue;
+    auto target = source.resolve(access.path);
+    if (!target || out.tree.find(*target) != nullptr) continue;
+    auto type = source.type_of(*target);
+    if (type && *type == NodeType::kDirectory && snapshot_allows(*target, NodeType::kDirectory)) {
+      if (auto status = out.tree.add_directory(*target); !status) return status.error();
+    }
   }
   if (options.dmesg_text) {
     if (auto status = out.tree.add_file(kCapturedDmesg, *options.dmesg_text); !status) return status.error();

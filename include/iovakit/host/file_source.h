@@ -98,6 +98,9 @@ class FileSource {
   [[nodiscard]] Result<std::string> resolve(std::string_view path) const;
   // The type of the node at `path` after following links.
   [[nodiscard]] Result<NodeType> type_of(std::string_view path) const;
+  // The type of the node at `path` itself (lstat: a last-component link is
+  // kSymlink); its parents are resolved.
+  [[nodiscard]] Result<NodeType> entry_type(std::string_view path) const;
 
   // Starts (or, with nullptr, stops) recording accesses.
   void record_to(AccessLog* log) const { log_ = log; }

@@ -19,8 +19,12 @@
 //                       the display units' StreamIDs behind the second SMMU
 //   pcie_to_pci()       Intel H61 DMAR: a PCIe-to-PCI bridge with two
 //                       conventional devices that share its requester ID
-//   lg_gram_example()   LG gram 17Z90N DMAR (Ice Lake): the bundled example
-//                       host, examples/hosts/lg-gram-17z90n-6.1
+//   lg_gram_example()   LG gram 17Z90N DMAR (Ice Lake): two xHCIs in one RMRR
+//   planted_secrets()   intel_laptop() plus files a snapshot must never
+//                       take: MSDM/SLIC/DSDT tables, DMI serials, BARs, ROMs
+//
+// The bundled example host (examples/hosts/intel-laptop) is `iovakit
+// snapshot` of intel_laptop(), written by host_write_fixture.
 #pragma once
 
 #include <fstream>
@@ -316,6 +320,36 @@ inline SysfsFixture lg_gram_example() {
   f.group(5, "DMA-FQ", group_regions({intel_device({usb}), intel_device({}), intel_device({})}));
   f.group(10, "DMA-FQ", group_regions({intel_device({}, true), intel_device({}), intel_device({}), intel_device({})}));
   f.table("DMAR", read_data("acpi/dmar/lg-electronics_17z90n-r-aac8u1_71FF5DA53A61.dat"));
+  return f;
+}
+
+// --- intel_laptop() with what a real sysfs root also holds and a snapshot
+// must leave behind (snapshot.h): the licence-key tables (MSDM, SLIC; the
+// bytes here are dummies with the right signatures), DSDT, DMI identity and
+// serials, PCI BARs, ROMs and VPD, /dev/mem, a user's file.
+inline SysfsFixture planted_secrets() {
+  SysfsFixture f = intel_laptop();
+  const auto table = [](std::string_view signature, std::size_t length) {
+    std::string bytes(length, '\0');
+    bytes.replace(0, 4, signature);
+    bytes[4] = static_cast<char>(length);
+    return bytes;
+  };
+  f.table("MSDM", table("MSDM", 85) + "XXXXX-XXXXX-XXXXX-XXXXX-XXXXX");
+  f.table("SLIC", table("SLIC", 374));
+  f.table("DSDT", table("DSDT", 64));
+  f.table("DMAR2.bak", "not a table the kernel would name this way");
+  for (const char* name : {"product_serial", "board_serial", "chassis_serial", "product_uuid", "sys_vendor"}) {
+    f.file(std::string("sys/devices/virtual/dmi/id/") + name, "SECRET-" + std::string(name) + "\n");
+  }
+  f.link("sys/class/dmi/id", "../../devices/virtual/dmi/id");
+  const std::string igd = f.pci_dir("0000:00:02.0");
+  f.file(igd + "/rom", "ROM-BYTES");
+  f.file(igd + "/resource0", "BAR0-BYTES");
+  f.file(igd + "/vpd", "VPD-SERIAL");
+  f.file("dev/mem", "PHYSICAL-MEMORY");
+  f.file("proc/kcore", "KERNEL-MEMORY");
+  f.file("home/user/.ssh/id_ed25519", "PRIVATE-KEY");
   return f;
 }
 

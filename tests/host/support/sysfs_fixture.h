@@ -63,24 +63,24 @@ inline std::string relative_link(std::string_view link, std::string_view target)
 }
 
 struct PciSpec {
-  std::string bdf;
-  std::vector<std::uint8_t> config;  // the bytes the config file holds
-  std::string parent;                // the upstream bridge's BDF, "" on a root bus
-  std::string driver;                // "" when unbound
-  std::optional<unsigned> group;
-  std::string iommu;                 // unit name, "" for none
+  std::string bdf{};
+  std::vector<std::uint8_t> config{};  // the bytes the config file holds
+  std::string parent{};                // the upstream bridge's BDF, "" on a root bus
+  std::string driver{};                // "" when unbound
+  std::optional<unsigned> group{};
+  std::string iommu{};                 // unit name, "" for none
   int numa = -1;
-  std::string physfn;                // PF's BDF for an SR-IOV VF
-  std::optional<std::uint32_t> sysfs_class;  // when the kernel's class differs from config
-  std::optional<std::uint16_t> sysfs_vendor;  // a VF's IDs (its config space reads 0xffff)
-  std::optional<std::uint16_t> sysfs_device;
+  std::string physfn{};                // PF's BDF for an SR-IOV VF
+  std::optional<std::uint32_t> sysfs_class{};  // when the kernel's class differs from config
+  std::optional<std::uint16_t> sysfs_vendor{};  // a VF's IDs (its config space reads 0xffff)
+  std::optional<std::uint16_t> sysfs_device{};
 };
 
 struct PlatformSpec {
-  std::string name;       // "CIXH5010:00"
-  std::string acpi_path;  // "\\_SB_.DPU0"
-  std::optional<unsigned> group;
-  std::string iommu;
+  std::string name{};       // "CIXH5010:00"
+  std::string acpi_path{};  // "\\_SB_.DPU0"
+  std::optional<unsigned> group{};
+  std::string iommu{};
 };
 
 class SysfsFixture {
@@ -104,7 +104,7 @@ class SysfsFixture {
   }
   // An Intel unit under sys/devices/virtual/iommu (parent NULL).
   SysfsFixture& intel_unit(std::string name, std::uint64_t cap, std::uint64_t ecap, std::uint64_t address) {
-    Unit u{name, "sys/devices/virtual/iommu/" + name, {}};
+    Unit u{name, "sys/devices/virtual/iommu/" + name};
     u.files["intel-iommu/cap"] = fmt::format("{:x}\n", cap);
     u.files["intel-iommu/ecap"] = fmt::format("{:x}\n", ecap);
     u.files["intel-iommu/version"] = "1:0\n";
@@ -116,7 +116,7 @@ class SysfsFixture {
   }
   // An AMD unit below the IOMMU's own PCI function.
   SysfsFixture& amd_unit(std::string name, std::string iommu_bdf, std::uint32_t cap, std::string features) {
-    Unit u{name, "", {}};
+    Unit u{name, ""};
     u.parent_pci = std::move(iommu_bdf);
     u.files["amd-iommu/cap"] = fmt::format("{:x}\n", cap);
     u.files["amd-iommu/features"] = features + "\n";
@@ -125,7 +125,7 @@ class SysfsFixture {
   }
   // An Arm SMMU below its platform device (no attribute group).
   SysfsFixture& platform_unit(std::string name, std::string platform_device) {
-    units_.push_back(Unit{name, "sys/devices/platform/" + platform_device + "/iommu/" + name, {}});
+    units_.push_back(Unit{name, "sys/devices/platform/" + platform_device + "/iommu/" + name});
     return *this;
   }
   SysfsFixture& table(const std::string& name, std::string bytes) {
@@ -258,8 +258,8 @@ class SysfsFixture {
   struct Unit {
     std::string name;
     std::string dir;
-    std::map<std::string, std::string> files;
-    std::string parent_pci;
+    std::map<std::string, std::string> files{};
+    std::string parent_pci{};
   };
 
   [[nodiscard]] const PciSpec* find(const std::string& bdf) const {
