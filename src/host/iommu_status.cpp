@@ -110,15 +110,24 @@ IommuStatus assess_iommu(const Host& host) {
         break;
       case IommuVendor::kNone:
       case IommuVendor::kUnknown:
-        s.hints.push_back("Intel: enable VT-d in the firmware setup and boot with intel_iommu=on. AMD: enable IOMMU "
-                          "(AMD-Vi) in the firmware setup. A VM needs a virtual IOMMU (QEMU: -device intel-iommu or "
-                          "virtio-iommu-pci).");
+        // Nothing says which vendor: one line per vendor.
+        s.hints.push_back("Intel: enable VT-d in the firmware setup and boot with intel_iommu=on (on by default "
+                          "only in kernels built with CONFIG_INTEL_IOMMU_DEFAULT_ON).");
+        s.hints.push_back("AMD: enable the IOMMU (AMD-Vi) in the firmware setup; Linux turns it on by itself when "
+                          "the firmware has an IVRS table (amd_iommu=on is not a Linux option; remove amd_iommu=off "
+                          "or iommu=off if present).");
+        s.hints.push_back("Arm: the firmware must describe the SMMU (IORT or device tree) and the kernel needs its "
+                          "driver (CONFIG_ARM_SMMU_V3 or CONFIG_ARM_SMMU).");
+        s.hints.push_back("In a VM: give it a virtual IOMMU (QEMU: -device intel-iommu,caching-mode=on with "
+                          "-machine q35, or -device virtio-iommu-pci).");
         if (host.live && host.firmware.present.empty() && host.firmware.errors.empty()) {
           s.notes.push_back("No IOMMU table in /sys/firmware/acpi/tables: the firmware describes no IOMMU.");
         }
         break;
     }
     if (cmd.iommu_off) s.hints.push_back("The kernel command line has iommu=off: remove it.");
+    s.notes.push_back("iommu=pt does not enable an IOMMU: it only gives host drivers identity domains once one "
+                      "is on.");
   }
 
   if (cmd.iommu_pt == true || cmd.passthrough == true) {
