@@ -102,9 +102,7 @@ std::string print_units(const host::Host& h, const report::Style& style) {
   return out + t.render(style, 2);
 }
 
-report::Table device_table() {
-  return report::Table({{"DEVICE"}, {"CLASS"}, {"VENDOR / DEVICE"}, {"DRIVER"}});
-}
+report::Table device_table() { return report::Table({{"DEVICE"}, {"CLASS"}, {"VENDOR / DEVICE"}, {"DRIVER"}}); }
 
 void add_device_row(report::Table& t, const host::PciDevice& d) {
   std::string name = device_name(d);
@@ -200,12 +198,8 @@ std::string print_reservations(const host::Host& h, const host::ReservationMap& 
     out += h.firmware.tables.empty() ? "  none known: no firmware table was read\n"
                                      : "  none: no RMRR, IVMD or RMR names a device of this host\n";
   } else {
-    report::Table t({{"DEVICE"},
-                     {"RESERVATION"},
-                     {"START"},
-                     {"END"},
-                     {"SIZE", report::Align::kRight},
-                     {"MATCHED THROUGH"}});
+    report::Table t(
+        {{"DEVICE"}, {"RESERVATION"}, {"START"}, {"END"}, {"SIZE", report::Align::kRight}, {"MATCHED THROUGH"}});
     for (const auto& r : map.reservations) {
       std::string what = fmt::format("{} #{} at {:#x}", host::reservation_kind_name(r.kind), r.index, r.offset);
       std::string how = r.how;
@@ -231,8 +225,9 @@ std::string print_findings(const host::Host& h, const host::ReservationMap& map,
   bool short_config = false;
   for (const auto& d : h.devices) short_config = short_config || d.config_size < 256;
   if (short_config) {
-    lines.push_back("Some config spaces are 64 bytes (read without root): PCIe capabilities and ACS are unknown "
-                    "for those devices.");
+    lines.push_back(
+        "Some config spaces are 64 bytes (read without root): PCIe capabilities and ACS are unknown "
+        "for those devices.");
   }
   std::string out = heading(style, fmt::format("Findings ({})", lines.size()));
   if (lines.empty()) return out + "  none\n";
@@ -268,7 +263,11 @@ int run_host(const HostCommandOptions& opt, const Context& ctx) {
   const host::ReservationMap map = host::map_firmware_reservations(*h);
   const int code = h->groups.empty() ? kExitNoIommu : kExitOk;
   if (opt.json) {
-    std::cout << report::host_document(*h, status, map).dump(2) << "\n";
+    // Strings come from the host's files (driver names, group types, a
+    // capture's paths) and need not be UTF-8: replace bad bytes rather than
+    // let nlohmann::json throw.
+    std::cout << report::host_document(*h, status, map).dump(2, ' ', false, report::Json::error_handler_t::replace)
+              << "\n";
     return code;
   }
   const report::Style style = ctx.out_style();

@@ -46,7 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const ReservationMap map = map_firmware_reservations(*host);
   const IommuStatus status = assess_iommu(*host);
   check(!status.summary.empty());
-  (void)iovakit::report::host_document(*host, status, map).dump();
+  (void)iovakit::report::host_document(*host, status, map)
+      .dump(2, ' ', false, iovakit::report::Json::error_handler_t::replace);  // as iovakit host --json
 
   auto capture = capture_snapshot(source);
   check(capture.ok());  // everything the reader touched is on the allow-list

@@ -275,9 +275,7 @@ std::string write_tar(const FileTree& tree) {
   return out;
 }
 
-bool is_gzip(std::span<const std::uint8_t> bytes) {
-  return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
-}
+bool is_gzip(std::span<const std::uint8_t> bytes) { return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b; }
 
 Result<std::string> gzip_compress(std::string_view data) {
   z_stream stream{};
@@ -328,7 +326,8 @@ Result<std::string> gzip_decompress(std::span<const std::uint8_t> bytes, std::st
       out.append(chunk.data(), chunk.size() - stream.avail_out);
       if (out.size() > max_bytes) {
         inflateEnd(&stream);
-        return Error(Errc::kExhausted, fmt::format("gzip data expands past {} bytes", max_bytes), Location{name, {}, {}});
+        return Error(Errc::kExhausted, fmt::format("gzip data expands past {} bytes", max_bytes),
+                     Location{name, {}, {}});
       }
     }
     consumed += stream.total_in;

@@ -43,9 +43,7 @@ std::string join(const std::vector<std::string>& parts) {
 }
 
 Error errno_error(int err, std::string location) {
-  const Errc code = err == EACCES || err == EPERM ? Errc::kPermission
-                    : err == ENOENT               ? Errc::kNotFound
-                                                  : Errc::kIo;
+  const Errc code = err == EACCES || err == EPERM ? Errc::kPermission : err == ENOENT ? Errc::kNotFound : Errc::kIo;
   return Error(code, std::strerror(err), Location{std::move(location), {}, {}});
 }
 
@@ -214,7 +212,8 @@ Result<FileSource::RawNode> DirectorySource::raw_lstat(const std::string& path) 
     std::array<char, 4096> buffer{};
     const ssize_t n = ::readlink(name.c_str(), buffer.data(), buffer.size());
     if (n < 0) return errno_error(errno, name);
-    if (static_cast<std::size_t>(n) >= buffer.size()) return Error(Errc::kIo, "symlink target too long", Location{name, {}, {}});
+    if (static_cast<std::size_t>(n) >= buffer.size())
+      return Error(Errc::kIo, "symlink target too long", Location{name, {}, {}});
     node.link_target.assign(buffer.data(), static_cast<std::size_t>(n));
   }
   return node;

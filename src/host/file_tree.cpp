@@ -73,8 +73,8 @@ Status FileTree::make_parents(const std::string& path) {
     if (auto status = make_parents(parent); !status) return status;
     nodes_.emplace(parent, FileNode{NodeType::kDirectory, {}});
   } else if (it->second.type != NodeType::kDirectory) {
-    return tree_error(path, "parent " + parent + " is a " + std::string(node_type_name(it->second.type)) +
-                                ", not a directory");
+    return tree_error(
+        path, "parent " + parent + " is a " + std::string(node_type_name(it->second.type)) + ", not a directory");
   }
   children_[parent].insert(name_of(path));
   return {};

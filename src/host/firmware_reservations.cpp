@@ -102,8 +102,8 @@ void map_rmrrs(const Host& host, const acpi::Dmar& dmar, ReservationMap& out) {
       const auto& s = rmrr.scopes[i];
       if (used_scopes.count(i) != 0) continue;
       if (s.type == acpi::scope_type::kEndpoint || s.type == acpi::scope_type::kBridge) {
-        out.notes.push_back(fmt::format("{}: {} at {:#x} names no PCI function of this host", label, scope_text(s),
-                                        s.offset));
+        out.notes.push_back(
+            fmt::format("{}: {} at {:#x} names no PCI function of this host", label, scope_text(s), s.offset));
       } else if (s.type == acpi::scope_type::kNamespace) {
         std::string name;
         for (const auto& a : dmar.andds) {
@@ -215,15 +215,16 @@ void add_rmrs(const Host& host, const acpi::Iort& iort, const std::vector<Stream
       r.end_or_length = desc.length;
       r.range = desc.range();
       r.flags = node.rmr->flags;
-      r.how = fmt::format("RMR node at {:#x}, descriptor {} at {:#x}: StreamID {:#x} on SMMU node {:#x}{}",
-                          node.offset, d, desc.offset, hit->stream, hit->smmu, via);
+      r.how = fmt::format("RMR node at {:#x}, descriptor {} at {:#x}: StreamID {:#x} on SMMU node {:#x}{}", node.offset,
+                          d, desc.offset, hit->stream, hit->smmu, via);
       if (iort.header.revision < 5) {
         r.note = fmt::format("IORT revision {}: Linux uses RMR nodes only from revision 5 (iort_find_rmrs)",
                              iort.header.revision);
       }
       if (base.device && r.note.empty()) {
-        r.note = "Linux applies RMRs to PCI devices only when the host bridge asks to preserve its boot "
-                 "configuration (_DSM function 5), which sysfs does not show";
+        r.note =
+            "Linux applies RMRs to PCI devices only when the host bridge asks to preserve its boot "
+            "configuration (_DSM function 5), which sysfs does not show";
       }
       out.reservations.push_back(std::move(r));
     }
@@ -242,9 +243,8 @@ void map_rmrs(const Host& host, const acpi::Iort& iort, ReservationMap& out) {
       FirmwareReservation base;
       base.device = d;
       base.member = bdf.to_string();
-      add_rmrs(host, iort, hits, base, fmt::format(" (requester ID {:#06x} through root complex at {:#x})", bdf.rid(),
-                                                   node.offset),
-               out);
+      add_rmrs(host, iort, hits, base,
+               fmt::format(" (requester ID {:#06x} through root complex at {:#x})", bdf.rid(), node.offset), out);
     }
   }
   // Platform devices in groups: the named component with the member's ACPI path.
@@ -259,8 +259,8 @@ void map_rmrs(const Host& host, const acpi::Iort& iort, ReservationMap& out) {
         FirmwareReservation base;
         base.member = member.name;
         base.group = group.number;
-        add_rmrs(host, iort, hits, base,
-                 fmt::format(" (named component {} at {:#x})", *member.acpi_path, node.offset), out);
+        add_rmrs(host, iort, hits, base, fmt::format(" (named component {} at {:#x})", *member.acpi_path, node.offset),
+                 out);
       }
     }
   }

@@ -56,8 +56,10 @@ FirmwareTables read_firmware_tables(const FileSource& source) {
       Error error = bytes.error();
       if (error.code() == Errc::kPermission) {
         out.permission_denied = true;
-        error = Error(Errc::kPermission, error.message() + " (ACPI tables are readable by root only: run as root, "
-                                                           "or pass a capture made by root with --root)",
+        error = Error(Errc::kPermission,
+                      error.message() +
+                          " (ACPI tables are readable by root only: run as root, "
+                          "or pass a capture made by root with --root)",
                       error.where());
       }
       out.errors.push_back(std::move(error));

@@ -43,7 +43,8 @@ KernelInfo read_kernel_info(const FileSource& source, std::vector<Error>& issues
                                Location{source.display("proc/sys/kernel/osrelease"), {}, {}}));
       }
     } else if (!info.version_text.empty()) {
-      issues.push_back(Error(Errc::kParse, "kernel version does not parse", Location{source.display("proc/version"), {}, {}}));
+      issues.push_back(
+          Error(Errc::kParse, "kernel version does not parse", Location{source.display("proc/version"), {}, {}}));
     }
   }
   if (auto text = optional_text(source, "proc/cmdline", issues)) {
@@ -82,7 +83,8 @@ void cross_check(const FileSource& source, Host& host) {
   for (const auto& u : host.units) units.insert(u.name);
   for (const auto& d : host.devices) {
     if (d.iommu_group && numbers.count(*d.iommu_group) == 0) {
-      host.issues.push_back(Error(Errc::kNotFound, fmt::format("names IOMMU group {}, which is not listed", *d.iommu_group),
+      host.issues.push_back(Error(Errc::kNotFound,
+                                  fmt::format("names IOMMU group {}, which is not listed", *d.iommu_group),
                                   Location{source.display(d.sysfs_path + "/iommu_group"), {}, {}}));
     }
     if (d.iommu && units.count(*d.iommu) == 0) {
@@ -95,15 +97,16 @@ void cross_check(const FileSource& source, Host& host) {
       if (!m.bdf) continue;
       const auto index = host.find_device(*m.bdf);
       if (!index) {
-        host.issues.push_back(Error(Errc::kNotFound, m.name + " is a member but not a listed PCI function",
-                                    Location{source.display(fmt::format("sys/kernel/iommu_groups/{}/devices", g.number)), {}, {}}));
+        host.issues.push_back(
+            Error(Errc::kNotFound, m.name + " is a member but not a listed PCI function",
+                  Location{source.display(fmt::format("sys/kernel/iommu_groups/{}/devices", g.number)), {}, {}}));
       } else if (host.devices[*index].iommu_group != g.number) {
-        host.issues.push_back(Error(Errc::kParse,
-                                    fmt::format("{} is a member, but its iommu_group link says {}", m.name,
-                                                host.devices[*index].iommu_group
-                                                    ? std::to_string(*host.devices[*index].iommu_group)
-                                                    : std::string("nothing")),
-                                    Location{source.display(fmt::format("sys/kernel/iommu_groups/{}/devices", g.number)), {}, {}}));
+        host.issues.push_back(
+            Error(Errc::kParse,
+                  fmt::format("{} is a member, but its iommu_group link says {}", m.name,
+                              host.devices[*index].iommu_group ? std::to_string(*host.devices[*index].iommu_group)
+                                                               : std::string("nothing")),
+                  Location{source.display(fmt::format("sys/kernel/iommu_groups/{}/devices", g.number)), {}, {}}));
       }
     }
   }
@@ -135,9 +138,10 @@ const IommuUnit* Host::find_unit(std::string_view name) const {
 Result<Host> build_host(const FileSource& source, const HostOptions& options) {
   auto sys = source.type_of("sys");
   if (!sys || *sys != NodeType::kDirectory) {
-    return Error(sys ? Errc::kInvalidArgument : sys.error().code(),
-                 "not a sysfs root: it has no sys/ directory" + (sys ? std::string() : " (" + sys.error().message() + ")"),
-                 Location{source.root_name(), {}, {}});
+    return Error(
+        sys ? Errc::kInvalidArgument : sys.error().code(),
+        "not a sysfs root: it has no sys/ directory" + (sys ? std::string() : " (" + sys.error().message() + ")"),
+        Location{source.root_name(), {}, {}});
   }
   Host host;
   host.root = source.root_name();

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "iovakit/acpi/table_header.h"
+
 namespace iovakit::host {
 
 namespace {
@@ -21,7 +23,8 @@ std::string_view trim(std::string_view text) {
 
 bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
-std::optional<std::string> optional_file(const FileSource& source, const std::string& path, std::vector<Error>& issues) {
+std::optional<std::string> optional_file(const FileSource& source, const std::string& path,
+                                         std::vector<Error>& issues) {
   if (!source.exists(path)) return std::nullopt;
   auto text = source.read_file(path, 4096);
   if (!text) {
@@ -37,7 +40,7 @@ std::optional<std::uint64_t> register_file(const FileSource& source, const std::
   if (!text) return std::nullopt;
   auto value = parse_register_hex(*text);
   if (!value) {
-    issues.push_back(Error(Errc::kParse, fmt::format("not a hex register value: \"{}\"", trim(*text)),
+    issues.push_back(Error(Errc::kParse, fmt::format("not a hex register value: \"{}\"", acpi::printable(trim(*text))),
                            Location{source.display(path), {}, {}}));
   }
   return value;
@@ -145,7 +148,8 @@ std::vector<IommuUnit> read_iommu_units(const FileSource& source, std::vector<Er
           rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
         }
         if (!ok || amd.values.size() > 2) {
-          issues.push_back(Error(Errc::kParse, "not one or two hex values: \"" + amd.features_text + "\"",
+          issues.push_back(Error(Errc::kParse,
+                                 "not one or two hex values: \"" + acpi::printable(amd.features_text) + "\"",
                                  Location{source.display(*dir + "/amd-iommu/features"), {}, {}}));
           amd.values.clear();
         }

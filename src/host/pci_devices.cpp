@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "iovakit/acpi/table_header.h"
+
 #include "iovakit/pci/sysfs_path.h"
 
 namespace iovakit::host {
@@ -45,7 +47,8 @@ std::optional<T> hex_attribute(const FileSource& source, const std::string& path
   if (!text) return std::nullopt;
   const auto value = parse_sysfs_hex(*text);
   if (!value || *value > max) {
-    issues.push_back(issue(source, path, fmt::format("not a hex value up to {:#x}: \"{}\"", max, trim(*text))));
+    issues.push_back(
+        issue(source, path, fmt::format("not a hex value up to {:#x}: \"{}\"", max, acpi::printable(trim(*text)))));
     return std::nullopt;
   }
   return static_cast<T>(*value);
@@ -57,7 +60,8 @@ std::optional<long long> decimal_attribute(const FileSource& source, const std::
   if (!text) return std::nullopt;
   const auto value = parse_sysfs_decimal(*text);
   if (!value || *value < min || *value > max) {
-    issues.push_back(issue(source, path, fmt::format("not a number in [{}, {}]: \"{}\"", min, max, trim(*text))));
+    issues.push_back(
+        issue(source, path, fmt::format("not a number in [{}, {}]: \"{}\"", min, max, acpi::printable(trim(*text)))));
     return std::nullopt;
   }
   return value;
@@ -69,7 +73,7 @@ std::optional<std::string> link_attribute(const FileSource& source, const std::s
     // A dangling link is still a link: read it so its name is kept, and say so.
     auto target = source.read_link(path);
     if (!target) return std::nullopt;
-    issues.push_back(issue(source, path, "dangling link to " + *target, Errc::kNotFound));
+    issues.push_back(issue(source, path, "dangling link to " + acpi::printable(*target), Errc::kNotFound));
     return link_basename(*target);
   }
   auto target = source.read_link(path);
@@ -102,7 +106,7 @@ std::optional<PciReading> read_one(const FileSource& source, const std::string& 
     if (pf) {
       dev.physfn = *pf;
     } else {
-      issues.push_back(issue(source, attr("physfn"), "does not name a PCI function: " + *physfn));
+      issues.push_back(issue(source, attr("physfn"), "does not name a PCI function: " + acpi::printable(*physfn)));
     }
   }
 
@@ -151,7 +155,7 @@ std::optional<PciReading> read_one(const FileSource& source, const std::string& 
     if (number && *number >= 0 && *number <= 0xffffffffLL) {
       dev.iommu_group = static_cast<unsigned>(*number);
     } else {
-      issues.push_back(issue(source, attr("iommu_group"), "does not name a group number: " + *group));
+      issues.push_back(issue(source, attr("iommu_group"), "does not name a group number: " + acpi::printable(*group)));
     }
   }
   // The function that *is* an AMD IOMMU has an "iommu" class directory

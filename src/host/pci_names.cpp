@@ -28,7 +28,10 @@ namespace {
 thread_local std::jmp_buf* g_error_jump = nullptr;
 thread_local std::array<char, 512> g_error_message{};
 
-[[noreturn]] void on_error(char* format, ...) {
+// GNU attributes, not [[noreturn]]: clang makes noreturn part of the function
+// type only in this spelling, and pci_access::error is declared with it
+// (PCI_NONRET). format(printf) lets the vsnprintf below take a non-literal.
+__attribute__((noreturn, format(printf, 1, 2))) void on_error(char* format, ...) {
   va_list args;
   va_start(args, format);
   std::vsnprintf(g_error_message.data(), g_error_message.size(), format, args);

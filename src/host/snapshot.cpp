@@ -39,7 +39,11 @@ const std::vector<AllowRule>& rules() {
     add("sys/kernel/iommu_groups/{n}/{type,reserved_regions,name}", NodeType::kFile, "group attributes");
     add("sys/kernel/iommu_groups/{n}/devices", NodeType::kDirectory, "group members");
     add("sys/kernel/iommu_groups/{n}/devices/*", NodeType::kSymlink, "group member -> device directory");
-    add("sys/bus/pci/drivers/*", NodeType::kDirectory, "the folder a driver link points to (empty)");
+    // Folders a link points to, kept (empty when nothing in them is read) so
+    // the link resolves in the capture as it did on the host: a name only.
+    add("sys/bus/pci/drivers/*", NodeType::kDirectory, "the folder a driver link points to");
+    add("sys/devices/**", NodeType::kDirectory, "a device folder a group, unit or PCI link points to");
+    add("sys/kernel/iommu_groups/{n}", NodeType::kDirectory, "the folder an iommu_group link points to");
     add("sys/class/iommu", NodeType::kDirectory, "IOMMU units (iommu_units.h)");
     add("sys/class/iommu/*", NodeType::kSymlink, "unit -> device directory");
     add("sys/devices/**/iommu/*/intel-iommu/{cap,ecap,version,address}", NodeType::kFile, "VT-d registers");
@@ -148,9 +152,10 @@ Result<SnapshotResult> capture_snapshot(const FileSource& source, const Snapshot
     }
     if (!status) return status.error();
   }
-  // A link the reader only checked (driver -> sys/bus/pci/drivers/<name>)
-  // must not dangle in the capture, or the capture reads differently: give
-  // it its target folder, empty. Targets with content are captured already.
+  // A link the reader only resolved (driver -> sys/bus/pci/drivers/<name>,
+  // a group member whose folder holds nothing the reader reads) must not
+  // dangle in the capture, or the capture reads differently: give it its
+  // target folder, empty. Targets with content are captured already.
   for (const auto& access : log.entries) {
     if (access.type != NodeType::kSymlink) continue;
     auto target = source.resolve(access.path);

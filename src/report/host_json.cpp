@@ -155,9 +155,9 @@ Json to_json(const host::PciDevice& d, const host::Host& host) {
           {"iommu", d.iommu ? Json(*d.iommu) : Json(nullptr)},
           {"numa_node", d.numa_node ? Json(*d.numa_node) : Json(nullptr)},
           {"parent", parent},
-          {"bus_range", d.bus_range ? Json({{"secondary", d.bus_range->secondary},
-                                            {"subordinate", d.bus_range->subordinate}})
-                                    : Json(nullptr)},
+          {"bus_range", d.bus_range
+                            ? Json({{"secondary", d.bus_range->secondary}, {"subordinate", d.bus_range->subordinate}})
+                            : Json(nullptr)},
           {"physfn", d.physfn ? Json(d.physfn->to_string()) : Json(nullptr)},
           {"virtfns", virtfns},
           {"sriov_totalvfs", d.sriov_totalvfs ? Json(*d.sriov_totalvfs) : Json(nullptr)},
@@ -188,7 +188,8 @@ Json to_json(const host::IommuGroup& group) {
 Json to_json(const host::FirmwareTables& firmware) {
   Json tables = Json::array();
   for (const auto& t : firmware.tables) {
-    Json j = {{"source", t.raw.source}, {"path", t.path}, {"signature", t.raw.signature}, {"bytes", t.raw.bytes.size()}};
+    Json j = {
+        {"source", t.raw.source}, {"path", t.path}, {"signature", t.raw.signature}, {"bytes", t.raw.bytes.size()}};
     if (t.decoded) {
       std::visit(
           [&j](const auto& d) {

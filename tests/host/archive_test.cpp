@@ -25,10 +25,12 @@ FileTree sample() {
   EXPECT_TRUE(t.add_directory("sys/empty").ok());
   EXPECT_TRUE(t.add_symlink("sys/bus/pci/devices/0000:00:02.0", "../../../devices/pci0000:00/0000:00:02.0").ok());
   // Longer than ustar's 100-byte name and link fields: pax records.
-  const std::string deep = "sys/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/0000:02:00.0/0000:03:00.0/"
-                           "0000:04:00.0/0000:05:00.0/0000:06:00.0/config";
+  const std::string deep =
+      "sys/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/0000:02:00.0/0000:03:00.0/"
+      "0000:04:00.0/0000:05:00.0/0000:06:00.0/config";
   EXPECT_TRUE(t.add_file(deep, std::string(1000, 'c')).ok());
-  EXPECT_TRUE(t.add_symlink("sys/kernel/iommu_groups/1/devices/0000:06:00.0", "../../../../" + deep.substr(0, 120)).ok());
+  EXPECT_TRUE(
+      t.add_symlink("sys/kernel/iommu_groups/1/devices/0000:06:00.0", "../../../../" + deep.substr(0, 120)).ok());
   return t;
 }
 

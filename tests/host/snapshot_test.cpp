@@ -68,7 +68,7 @@ TEST_P(SnapshotRoundTrip, EveryCapturedPathIsAllowedAndFromTheSource) {
   for (const auto& [path, node] : capture->tree.nodes()) {
     const FileNode* from = original.find(path);
     ASSERT_NE(from, nullptr) << path;
-    EXPECT_EQ(*from, node) << path;  // byte for byte, links as written
+    EXPECT_EQ(*from, node) << path;                   // byte for byte, links as written
     if (node.type == NodeType::kDirectory) continue;  // parents of captured files
     EXPECT_TRUE(snapshot_allows(path, node.type)) << path;
   }
@@ -89,11 +89,12 @@ TEST(Snapshot, LeavesSecretsAndUnreadFilesBehind) {
   auto capture = capture_snapshot(source);
   ASSERT_TRUE(capture.ok()) << capture.error().to_string();
   const std::string igd = testing::planted_secrets().pci_dir("0000:00:02.0");
-  for (const std::string& path : std::vector<std::string>{"sys/firmware/acpi/tables/MSDM", "sys/firmware/acpi/tables/SLIC", "sys/firmware/acpi/tables/DSDT",
-        "sys/firmware/acpi/tables/DMAR2.bak", "sys/devices/virtual/dmi/id/product_serial",
-        "sys/devices/virtual/dmi/id/product_uuid", "sys/class/dmi/id", "dev/mem", "proc/kcore",
-        "home/user/.ssh/id_ed25519", igd + "/rom", igd + "/resource0", igd + "/resource", igd + "/vpd",
-        igd + "/irq", igd + "/uevent", "sys/bus/pci/drivers/i915/bind"}) {
+  for (const std::string& path : std::vector<std::string>{
+           "sys/firmware/acpi/tables/MSDM", "sys/firmware/acpi/tables/SLIC", "sys/firmware/acpi/tables/DSDT",
+           "sys/firmware/acpi/tables/DMAR2.bak", "sys/devices/virtual/dmi/id/product_serial",
+           "sys/devices/virtual/dmi/id/product_uuid", "sys/class/dmi/id", "dev/mem", "proc/kcore",
+           "home/user/.ssh/id_ed25519", igd + "/rom", igd + "/resource0", igd + "/resource", igd + "/vpd", igd + "/irq",
+           igd + "/uevent", "sys/bus/pci/drivers/i915/bind"}) {
     EXPECT_EQ(capture->tree.find(path), nullptr) << path;
   }
   // No content of a planted file made it in under another name either.

@@ -54,7 +54,7 @@
 
 namespace iovakit::host {
 
-inline constexpr int kMaxSymlinkHops = 40;                               // MAXSYMLINKS, include/linux/namei.h
+inline constexpr int kMaxSymlinkHops = 40;                                  // MAXSYMLINKS, include/linux/namei.h
 inline constexpr std::size_t kDefaultMaxFileBytes = std::size_t{16} << 20;  // 16 MiB
 
 struct Access {

@@ -69,19 +69,19 @@ std::string_view reservation_match_name(ReservationMatch match);
 struct FirmwareReservation {
   ReservationKind kind = ReservationKind::kRmrr;
   ReservationMatch match = ReservationMatch::kScopeExact;
-  std::optional<std::size_t> device;   // index into Host::devices, for PCI functions
-  std::string member;                  // "0000:00:14.0", or a platform device's group member name
-  std::optional<unsigned> group;       // the platform device's IOMMU group
-  std::string table;                   // the table's source path
-  std::size_t index = 0;               // RMRR #i / IVMD #i / RMR node #i, table order, 0-based
-  std::size_t offset = 0;              // the structure's byte offset in the table
-  std::uint64_t base = 0;              // as the table states it
-  std::uint64_t end_or_length = 0;     // RMRR: inclusive end; IVMD/RMR: length in bytes
-  std::optional<iova::Range> range;    // inclusive, when it covers something
-  std::uint32_t flags = 0;             // IVMD flags / RMR node flags
-  std::optional<std::size_t> via;      // the slot device (a bridge) for kViaBridge
-  std::string how;                     // one line: "endpoint scope 00:14.0, exact path"
-  std::string note;                    // kernel-relevant remark, or empty
+  std::optional<std::size_t> device;  // index into Host::devices, for PCI functions
+  std::string member;                 // "0000:00:14.0", or a platform device's group member name
+  std::optional<unsigned> group;      // the platform device's IOMMU group
+  std::string table;                  // the table's source path
+  std::size_t index = 0;              // RMRR #i / IVMD #i / RMR node #i, table order, 0-based
+  std::size_t offset = 0;             // the structure's byte offset in the table
+  std::uint64_t base = 0;             // as the table states it
+  std::uint64_t end_or_length = 0;    // RMRR: inclusive end; IVMD/RMR: length in bytes
+  std::optional<iova::Range> range;   // inclusive, when it covers something
+  std::uint32_t flags = 0;            // IVMD flags / RMR node flags
+  std::optional<std::size_t> via;     // the slot device (a bridge) for kViaBridge
+  std::string how;                    // one line: "endpoint scope 00:14.0, exact path"
+  std::string note;                   // kernel-relevant remark, or empty
 };
 
 struct ReservationMap {

@@ -35,7 +35,7 @@ struct FirmwareTable {
 };
 
 struct FirmwareTables {
-  std::vector<std::string> present;  // IOMMU table files in the folder ("DMAR", "IVRS2"), sorted
+  std::vector<std::string> present;   // IOMMU table files in the folder ("DMAR", "IVRS2"), sorted
   std::vector<FirmwareTable> tables;  // those read, in `present` order
   std::vector<Error> errors;          // unreadable or undecodable tables
   bool permission_denied = false;     // at least one was refused by the OS

@@ -70,12 +70,12 @@ struct Host {
   std::string root;  // the root as given ("/", "examples/hosts/x", "host.tar.gz")
   bool live = false;
   KernelInfo kernel;
-  std::vector<PciDevice> devices;          // BDF order
-  std::optional<pci::Topology> topology;   // same indexes as devices; nullopt if it could not be built
-  std::vector<IommuGroup> groups;          // by number
-  std::vector<IommuUnit> units;            // by name
+  std::vector<PciDevice> devices;         // BDF order
+  std::optional<pci::Topology> topology;  // same indexes as devices; nullopt if it could not be built
+  std::vector<IommuGroup> groups;         // by number
+  std::vector<IommuUnit> units;           // by name
   FirmwareTables firmware;
-  std::optional<acpi::KernelLog> dmesg;    // --dmesg, or a capture's top-level "dmesg"
+  std::optional<acpi::KernelLog> dmesg;  // --dmesg, or a capture's top-level "dmesg"
   std::string dmesg_source;
   std::vector<Error> issues;
 

@@ -46,9 +46,9 @@
 namespace iovakit::host {
 
 struct GroupMember {
-  std::string name;                    // the entry name ("0000:00:02.0", "CIXH5010:00")
-  std::string sysfs_path;              // resolved, root-relative; empty for a dangling link
-  std::optional<pci::Bdf> bdf;         // for PCI functions
+  std::string name;                      // the entry name ("0000:00:02.0", "CIXH5010:00")
+  std::string sysfs_path;                // resolved, root-relative; empty for a dangling link
+  std::optional<pci::Bdf> bdf;           // for PCI functions
   std::optional<std::string> acpi_path;  // "\_SB_.DPU0" for ACPI platform devices
   friend bool operator==(const GroupMember&, const GroupMember&) = default;
 };
@@ -58,8 +58,8 @@ struct IommuGroup {
   std::optional<std::string> type;  // "DMA", "DMA-FQ", "identity", ... (trailing newline removed)
   std::optional<std::string> name;
   std::vector<GroupMember> members;
-  bool has_reserved_regions = false;   // the file exists (v4.11+)
-  std::string reserved_regions;        // raw bytes
+  bool has_reserved_regions = false;      // the file exists (v4.11+)
+  std::string reserved_regions;           // raw bytes
   std::vector<iova::ResvRegion> regions;  // parsed; empty when the file did not parse
   bool regions_parsed = false;
 

@@ -44,14 +44,14 @@ std::string_view iommu_vendor_name(IommuVendor vendor);
 
 struct IommuStatus {
   IommuVendor vendor = IommuVendor::kNone;
-  bool firmware_table = false;   // DMAR/IVRS/IORT file present (readable or not)
+  bool firmware_table = false;  // DMAR/IVRS/IORT file present (readable or not)
   std::size_t units = 0;
   std::size_t groups = 0;
   bool present = false;
   bool enabled = false;
-  std::string summary;              // one sentence
-  std::vector<std::string> hints;   // what to change, in order
-  std::vector<std::string> notes;   // what else matters (iommu=pt, ACS override, relax_rmrr...)
+  std::string summary;             // one sentence
+  std::vector<std::string> hints;  // what to change, in order
+  std::vector<std::string> notes;  // what else matters (iommu=pt, ACS override, relax_rmrr...)
 };
 
 IommuStatus assess_iommu(const Host& host);

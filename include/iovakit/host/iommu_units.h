@@ -59,30 +59,30 @@ struct IntelCapabilities {
   [[nodiscard]] unsigned sagaw() const { return static_cast<unsigned>((cap >> 8U) & 0x1fU); }
   // The widths sagaw advertises, ascending: {39, 48} for bits 1 and 2.
   [[nodiscard]] std::vector<unsigned> sagaw_widths() const;
-  [[nodiscard]] bool caching_mode() const { return ((cap >> 7U) & 1U) != 0; }       // cap_caching_mode
-  [[nodiscard]] unsigned super_pages() const { return (cap >> 34U) & 0xfU; }        // cap_super_page_val
-  [[nodiscard]] bool fl1gp() const { return ((cap >> 56U) & 1U) != 0; }             // cap_fl1gp_support
-  [[nodiscard]] bool fl5lp() const { return ((cap >> 60U) & 1U) != 0; }             // cap_fl5lp_support
+  [[nodiscard]] bool caching_mode() const { return ((cap >> 7U) & 1U) != 0; }  // cap_caching_mode
+  [[nodiscard]] unsigned super_pages() const { return (cap >> 34U) & 0xfU; }   // cap_super_page_val
+  [[nodiscard]] bool fl1gp() const { return ((cap >> 56U) & 1U) != 0; }        // cap_fl1gp_support
+  [[nodiscard]] bool fl5lp() const { return ((cap >> 60U) & 1U) != 0; }        // cap_fl5lp_support
   [[nodiscard]] unsigned domain_id_bits() const { return 4 + 2 * static_cast<unsigned>(cap & 0x7U); }  // cap_ndoms
-  [[nodiscard]] bool coherent() const { return (ecap & 1U) != 0; }                  // ecap_coherent
-  [[nodiscard]] bool queued_invalidation() const { return ((ecap >> 1U) & 1U) != 0; }  // ecap_qis
+  [[nodiscard]] bool coherent() const { return (ecap & 1U) != 0; }                                     // ecap_coherent
+  [[nodiscard]] bool queued_invalidation() const { return ((ecap >> 1U) & 1U) != 0; }                  // ecap_qis
   [[nodiscard]] bool interrupt_remapping() const { return ((ecap >> 3U) & 1U) != 0; }  // ecap_ir_support
-  [[nodiscard]] bool pass_through() const { return ((ecap >> 6U) & 1U) != 0; }      // ecap_pass_through
-  [[nodiscard]] bool nested() const { return ((ecap >> 26U) & 1U) != 0; }           // ecap_nest
-  [[nodiscard]] bool pasid() const { return ((ecap >> 40U) & 1U) != 0; }            // ecap_pasid
-  [[nodiscard]] bool scalable_mode() const { return ((ecap >> 43U) & 1U) != 0; }    // ecap_smts
-  [[nodiscard]] bool second_level() const { return ((ecap >> 46U) & 1U) != 0; }     // ecap_slts
-  [[nodiscard]] bool first_level() const { return ((ecap >> 47U) & 1U) != 0; }      // ecap_flts
+  [[nodiscard]] bool pass_through() const { return ((ecap >> 6U) & 1U) != 0; }         // ecap_pass_through
+  [[nodiscard]] bool nested() const { return ((ecap >> 26U) & 1U) != 0; }              // ecap_nest
+  [[nodiscard]] bool pasid() const { return ((ecap >> 40U) & 1U) != 0; }               // ecap_pasid
+  [[nodiscard]] bool scalable_mode() const { return ((ecap >> 43U) & 1U) != 0; }       // ecap_smts
+  [[nodiscard]] bool second_level() const { return ((ecap >> 46U) & 1U) != 0; }        // ecap_slts
+  [[nodiscard]] bool first_level() const { return ((ecap >> 47U) & 1U) != 0; }         // ecap_flts
 
   friend bool operator==(const IntelCapabilities&, const IntelCapabilities&) = default;
 };
 
 // AMD IOMMU Extended Feature Register bits (amd_iommu_types.h FEATURE_*).
 struct AmdFeatures {
-  std::uint32_t cap = 0;               // amd-iommu/cap
-  std::string features_text;           // amd-iommu/features as read
-  std::vector<std::uint64_t> values;   // the one or two hex values it holds
-  std::optional<std::uint64_t> efr;    // known when the file has one value, or IVRS says which
+  std::uint32_t cap = 0;              // amd-iommu/cap
+  std::string features_text;          // amd-iommu/features as read
+  std::vector<std::uint64_t> values;  // the one or two hex values it holds
+  std::optional<std::uint64_t> efr;   // known when the file has one value, or IVRS says which
   std::optional<std::uint64_t> efr2;
 
   // FEATURE_HATS, bits 11:10: host page-table levels 4 + hats (0: 48-bit, 1: 57, 2: 64).
@@ -97,13 +97,13 @@ struct AmdFeatures {
 };
 
 struct IommuUnit {
-  std::string name;                   // "dmar0", "ivhd0", "smmu3.0x000000000b010000", "virtio0"
-  std::string sysfs_path;             // resolved device directory, root-relative
+  std::string name;        // "dmar0", "ivhd0", "smmu3.0x000000000b010000", "virtio0"
+  std::string sysfs_path;  // resolved device directory, root-relative
   UnitKind kind = UnitKind::kUnknown;
-  std::string parent;                 // the directory above ".../iommu/<name>" ("sys/devices/pci0000:00/0000:00:00.2")
-  std::vector<std::string> devices;   // entries of devices/, sorted
+  std::string parent;                // the directory above ".../iommu/<name>" ("sys/devices/pci0000:00/0000:00:00.2")
+  std::vector<std::string> devices;  // entries of devices/, sorted
   std::optional<IntelCapabilities> intel;
-  std::optional<std::string> intel_version;  // "1:0"
+  std::optional<std::string> intel_version;    // "1:0"
   std::optional<std::uint64_t> intel_address;  // register base
   std::optional<AmdFeatures> amd;
 

@@ -84,11 +84,11 @@ struct IommuCmdline {
   std::optional<unsigned> amd_pgtbl;  // 1 or 2
   std::vector<std::string> amd_unknown;
 
-  std::vector<std::string> iommu;      // iommu= words
-  std::optional<bool> iommu_pt;        // true for pt, false for nopt (last wins)
-  bool iommu_off = false;              // iommu=off
-  std::optional<bool> passthrough;     // iommu.passthrough=
-  std::optional<bool> strict;          // iommu.strict=
+  std::vector<std::string> iommu;   // iommu= words
+  std::optional<bool> iommu_pt;     // true for pt, false for nopt (last wins)
+  bool iommu_off = false;           // iommu=off
+  std::optional<bool> passthrough;  // iommu.passthrough=
+  std::optional<bool> strict;       // iommu.strict=
   std::optional<std::string> pcie_acs_override;
   std::vector<std::string> vfio_pci_ids;
   std::optional<bool> allow_unsafe_interrupts;
@@ -98,8 +98,8 @@ struct IommuCmdline {
 };
 
 struct KernelCommandLine {
-  std::string raw;                  // as read, trailing newline removed
-  std::vector<KernelParam> params;  // the kernel's part, in order
+  std::string raw;                     // as read, trailing newline removed
+  std::vector<KernelParam> params;     // the kernel's part, in order
   std::vector<std::string> init_args;  // after "--"
   IommuCmdline iommu;
 
@@ -115,11 +115,11 @@ KernelCommandLine parse_kernel_command_line(std::string_view text);
 std::optional<bool> parse_kernel_bool(std::string_view text);
 
 struct KernelInfo {
-  std::string version_text;               // /proc/version, trailing newline removed
-  std::string release;                    // "6.1.0-18-amd64" (from version_text, else osrelease)
+  std::string version_text;  // /proc/version, trailing newline removed
+  std::string release;       // "6.1.0-18-amd64" (from version_text, else osrelease)
   std::optional<kernel::KernelVersion> version;
   KernelCommandLine cmdline;
-  bool cmdline_known = false;             // /proc/cmdline was read
+  bool cmdline_known = false;  // /proc/cmdline was read
 
   friend bool operator==(const KernelInfo& a, const KernelInfo& b) {
     return a.version_text == b.version_text && a.release == b.release && a.version == b.version &&

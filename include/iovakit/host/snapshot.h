@@ -62,7 +62,7 @@ struct SnapshotOptions {
 };
 
 struct SnapshotResult {
-  FileTree tree;                   // what was (or would be) written
+  FileTree tree;  // what was (or would be) written
   std::size_t files = 0;
   std::size_t links = 0;
   std::size_t directories = 0;

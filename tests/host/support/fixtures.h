@@ -43,9 +43,9 @@ inline std::string read_data(const std::string& relative) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+using iova::ResvType;
 using pci::PcieType;
 using pci::testing::ConfigBuilder;
-using iova::ResvType;
 
 inline std::vector<std::uint8_t> endpoint(std::uint16_t v, std::uint16_t d, std::uint32_t cls, bool mf = false,
                                           PcieType type = PcieType::kRcIntegratedEndpoint) {
@@ -78,28 +78,57 @@ inline SysfsFixture intel_laptop() {
   const auto xhci_rmrr = region(0x3e2e0000, 0x3e2fffff, ResvType::kDirectRelaxable);
   const auto igd_rmrr = region(0x8d000000, 0x8f7fffff, ResvType::kDirectRelaxable);
   SysfsFixture f;
-  f.kernel(std::string(kDebian61), "BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 root=/dev/nvme0n1p3 ro quiet intel_iommu=on");
+  f.kernel(std::string(kDebian61),
+           "BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 root=/dev/nvme0n1p3 ro quiet intel_iommu=on");
   f.intel_unit("dmar0", 0x1c0000c40660462, 0x19e2ff0505e, 0xfed90000);
   f.intel_unit("dmar1", 0xd2008c40660462, 0xf050da, 0xfed91000);
-  f.pci({.bdf = "0000:00:00.0", .config = legacy(0x8086, 0x5914, 0x060000), .driver = "skl_uncore", .group = 1,
+  f.pci({.bdf = "0000:00:00.0",
+         .config = legacy(0x8086, 0x5914, 0x060000),
+         .driver = "skl_uncore",
+         .group = 1,
          .iommu = "dmar1"});
-  f.pci({.bdf = "0000:00:02.0", .config = endpoint(0x8086, 0x5917, 0x030000), .driver = "i915", .group = 0,
+  f.pci({.bdf = "0000:00:02.0",
+         .config = endpoint(0x8086, 0x5917, 0x030000),
+         .driver = "i915",
+         .group = 0,
          .iommu = "dmar0"});
-  f.pci({.bdf = "0000:00:14.0", .config = legacy(0x8086, 0x9d2f, 0x0c0330, true), .driver = "xhci_hcd", .group = 2,
+  f.pci({.bdf = "0000:00:14.0",
+         .config = legacy(0x8086, 0x9d2f, 0x0c0330, true),
+         .driver = "xhci_hcd",
+         .group = 2,
          .iommu = "dmar1"});
-  f.pci({.bdf = "0000:00:14.2", .config = legacy(0x8086, 0x9d31, 0x118000, true), .driver = "intel_pch_thermal",
-         .group = 2, .iommu = "dmar1"});
-  f.pci({.bdf = "0000:00:16.0", .config = legacy(0x8086, 0x9d3a, 0x078000), .driver = "mei_me", .group = 3,
+  f.pci({.bdf = "0000:00:14.2",
+         .config = legacy(0x8086, 0x9d31, 0x118000, true),
+         .driver = "intel_pch_thermal",
+         .group = 2,
          .iommu = "dmar1"});
-  f.pci({.bdf = "0000:00:1c.0", .config = port(0x8086, 0x9d10, 0, 1, 1), .driver = "pcieport", .group = 4,
+  f.pci({.bdf = "0000:00:16.0",
+         .config = legacy(0x8086, 0x9d3a, 0x078000),
+         .driver = "mei_me",
+         .group = 3,
          .iommu = "dmar1"});
-  f.pci({.bdf = "0000:01:00.0", .config = endpoint(0x144d, 0xa804, 0x010802, false, PcieType::kEndpoint),
-         .parent = "0000:00:1c.0", .driver = "nvme", .group = 5, .iommu = "dmar1"});
+  f.pci({.bdf = "0000:00:1c.0",
+         .config = port(0x8086, 0x9d10, 0, 1, 1),
+         .driver = "pcieport",
+         .group = 4,
+         .iommu = "dmar1"});
+  f.pci({.bdf = "0000:01:00.0",
+         .config = endpoint(0x144d, 0xa804, 0x010802, false, PcieType::kEndpoint),
+         .parent = "0000:00:1c.0",
+         .driver = "nvme",
+         .group = 5,
+         .iommu = "dmar1"});
   f.pci({.bdf = "0000:00:1f.0", .config = legacy(0x8086, 0x9d4e, 0x060100, true), .group = 6, .iommu = "dmar1"});
   f.pci({.bdf = "0000:00:1f.2", .config = legacy(0x8086, 0x9d21, 0x058000, true), .group = 6, .iommu = "dmar1"});
-  f.pci({.bdf = "0000:00:1f.3", .config = legacy(0x8086, 0x9d71, 0x040380, true), .driver = "snd_hda_intel",
-         .group = 6, .iommu = "dmar1"});
-  f.pci({.bdf = "0000:00:1f.4", .config = legacy(0x8086, 0x9d23, 0x0c0500, true), .driver = "i801_smbus", .group = 6,
+  f.pci({.bdf = "0000:00:1f.3",
+         .config = legacy(0x8086, 0x9d71, 0x040380, true),
+         .driver = "snd_hda_intel",
+         .group = 6,
+         .iommu = "dmar1"});
+  f.pci({.bdf = "0000:00:1f.4",
+         .config = legacy(0x8086, 0x9d23, 0x0c0500, true),
+         .driver = "i801_smbus",
+         .group = 6,
          .iommu = "dmar1"});
   f.group(0, "DMA-FQ", group_regions({intel_device({igd_rmrr})}));
   f.group(1, "DMA-FQ", group_regions({intel_device({})}));
@@ -127,8 +156,12 @@ inline SysfsFixture server_nic_rmrr() {
   f.intel_unit("dmar0", 0xc90780106f0462, 0xf0207e, 0xe7ffe000);
   const auto add = [&f](std::string bdf, std::vector<std::uint8_t> config, std::string parent, std::string driver,
                         unsigned group) {
-    f.pci({.bdf = std::move(bdf), .config = std::move(config), .parent = std::move(parent), .driver = std::move(driver),
-           .group = group, .iommu = "dmar0"});
+    f.pci({.bdf = std::move(bdf),
+           .config = std::move(config),
+           .parent = std::move(parent),
+           .driver = std::move(driver),
+           .group = group,
+           .iommu = "dmar0"});
   };
   add("0000:00:00.0", legacy(0x8086, 0x3406, 0x060000), "", "", 0);
   add("0000:00:01.0", port(0x8086, 0x3408, 0, 3, 3), "", "pcieport", 1);
@@ -146,8 +179,8 @@ inline SysfsFixture server_nic_rmrr() {
   add("0000:01:00.4", endpoint(0x103c, 0x3300, 0x0c0300, true, PcieType::kLegacyEndpoint), "0000:00:1c.4", "uhci_hcd",
       4);
   for (const char* fn : {"0", "1", "2", "3"}) {
-    add(std::string("0000:00:1d.") + fn, legacy(0x8086, static_cast<std::uint16_t>(0x3a34 + (fn[0] - '0')), 0x0c0300, true), "",
-        "uhci_hcd", 5);
+    add(std::string("0000:00:1d.") + fn,
+        legacy(0x8086, static_cast<std::uint16_t>(0x3a34 + (fn[0] - '0')), 0x0c0300, true), "", "uhci_hcd", 5);
   }
   add("0000:00:1d.7", legacy(0x8086, 0x3a3a, 0x0c0320, true), "", "ehci-pci", 5);
   add("0000:00:1e.0", pci::testing::pci_bridge(0x8086, 0x244e, 0, 2, 2, 0x060401).bytes(), "", "", 6);
@@ -158,10 +191,12 @@ inline SysfsFixture server_nic_rmrr() {
   f.group(1, "DMA-FQ", group_regions({intel_device({}), intel_device({nic}), intel_device({})}));
   f.group(2, "DMA-FQ", group_regions({intel_device({}), intel_device({nic}), intel_device({nic})}));
   f.group(3, "DMA-FQ", group_regions({intel_device({}), intel_device({nic})}));
-  f.group(4, "DMA-FQ", group_regions({intel_device({}), intel_device({}), intel_device({nic, ilo1}),
-                                      intel_device({nic, ilo1}), intel_device({usb})}));
-  f.group(5, "DMA-FQ", group_regions({intel_device({usb}), intel_device({usb}), intel_device({usb}),
-                                      intel_device({usb}), intel_device({ehci})}));
+  f.group(4, "DMA-FQ",
+          group_regions({intel_device({}), intel_device({}), intel_device({nic, ilo1}), intel_device({nic, ilo1}),
+                         intel_device({usb})}));
+  f.group(5, "DMA-FQ",
+          group_regions({intel_device({usb}), intel_device({usb}), intel_device({usb}), intel_device({usb}),
+                         intel_device({ehci})}));
   f.group(6, "DMA-FQ", group_regions({intel_device({}), intel_device({})}));
   f.group(7, "DMA-FQ", group_regions({intel_device({}, true), intel_device({})}));
   f.table("DMAR", read_data("acpi/dmar/hewlett-packard_proliant-dl360-g7_60DCEE46526A.dat"));
@@ -182,21 +217,25 @@ inline SysfsFixture amd_ivmd() {
     return unity;
   };
   SysfsFixture f;
-  f.kernel("Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0) #1 SMP "
-           "PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)",
-           "BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 root=/dev/nvme0n1p2 ro quiet iommu=pt");
+  f.kernel(
+      "Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0) #1 SMP "
+      "PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)",
+      "BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 root=/dev/nvme0n1p2 ro quiet iommu=pt");
   const auto add = [&f](std::string bdf, std::vector<std::uint8_t> config, std::string parent, std::string driver,
                         std::optional<unsigned> group) {
-    f.pci({.bdf = std::move(bdf), .config = std::move(config), .parent = std::move(parent), .driver = std::move(driver),
-           .group = group, .iommu = group ? "ivhd0" : ""});
+    f.pci({.bdf = std::move(bdf),
+           .config = std::move(config),
+           .parent = std::move(parent),
+           .driver = std::move(driver),
+           .group = group,
+           .iommu = group ? "ivhd0" : ""});
   };
   add("0000:00:00.0", legacy(0x1022, 0x14e8, 0x060000), "", "", 0);
   add("0000:00:00.2", endpoint(0x1022, 0x14e9, 0x080600), "", "", std::nullopt);  // the IOMMU itself
   add("0000:00:02.1", port(0x1022, 0x14ee, 0, 1, 1), "", "pcieport", 1);
   add("0000:01:00.0", endpoint(0x144d, 0xa80a, 0x010802, false, PcieType::kEndpoint), "0000:00:02.1", "nvme", 2);
   add("0000:00:08.1", port(0x1022, 0x14eb, 0, 0xc4, 0xc4), "", "pcieport", 3);
-  add("0000:c4:00.0", endpoint(0x1002, 0x150e, 0x030000, true, PcieType::kLegacyEndpoint), "0000:00:08.1", "amdgpu",
-      4);
+  add("0000:c4:00.0", endpoint(0x1002, 0x150e, 0x030000, true, PcieType::kLegacyEndpoint), "0000:00:08.1", "amdgpu", 4);
   add("0000:c4:00.1", endpoint(0x1002, 0x1640, 0x040300, true, PcieType::kLegacyEndpoint), "0000:00:08.1",
       "snd_hda_intel", 4);
   add("0000:c4:00.7", endpoint(0x1022, 0x164a, 0x118000, true, PcieType::kEndpoint), "0000:00:08.1", "", 5);
@@ -222,15 +261,23 @@ inline SysfsFixture arm_iort_rmr() {
   const auto sw_msi = region(0x08000000, 0x080fffff, ResvType::kSwMsi);
   const auto rmr = region(0x84800000, 0x84ffffff, ResvType::kDirectRelaxable);
   SysfsFixture f;
-  f.kernel("Linux version 6.1.0-18-arm64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0) #1 SMP "
-           "Debian 6.1.76-1 (2024-02-01)",
-           "BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-arm64 root=/dev/nvme0n1p2 ro");
+  f.kernel(
+      "Linux version 6.1.0-18-arm64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0) #1 SMP "
+      "Debian 6.1.76-1 (2024-02-01)",
+      "BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-arm64 root=/dev/nvme0n1p2 ro");
   f.platform_unit("smmu3.0x000000000b010000", "arm-smmu-v3.0.auto");
   f.platform_unit("smmu3.0x000000000b1b0000", "arm-smmu-v3.1.auto");
-  f.pci({.bdf = "0000:00:00.0", .config = port(0x1f6c, 0x0001, 0, 1, 1), .driver = "pcieport", .group = 0,
+  f.pci({.bdf = "0000:00:00.0",
+         .config = port(0x1f6c, 0x0001, 0, 1, 1),
+         .driver = "pcieport",
+         .group = 0,
          .iommu = "smmu3.0x000000000b010000"});
-  f.pci({.bdf = "0000:01:00.0", .config = endpoint(0x144d, 0xa808, 0x010802, false, PcieType::kEndpoint),
-         .parent = "0000:00:00.0", .driver = "nvme", .group = 1, .iommu = "smmu3.0x000000000b010000"});
+  f.pci({.bdf = "0000:01:00.0",
+         .config = endpoint(0x144d, 0xa808, 0x010802, false, PcieType::kEndpoint),
+         .parent = "0000:00:00.0",
+         .driver = "nvme",
+         .group = 1,
+         .iommu = "smmu3.0x000000000b010000"});
   f.platform({.name = "CIXH5010:00", .acpi_path = "\\_SB_.DPU0", .group = 2, .iommu = "smmu3.0x000000000b1b0000"});
   f.platform({.name = "CIXH6060:00", .acpi_path = "\\_SB_.NPU0", .group = 3, .iommu = "smmu3.0x000000000b1b0000"});
   f.group(0, "DMA", group_regions({{sw_msi}}));
@@ -254,8 +301,12 @@ inline SysfsFixture pcie_to_pci() {
   f.intel_unit("dmar0", 0xc9008020660262, 0xf0105a, 0xfed90000);
   const auto add = [&f](std::string bdf, std::vector<std::uint8_t> config, std::string parent, std::string driver,
                         unsigned group) {
-    f.pci({.bdf = std::move(bdf), .config = std::move(config), .parent = std::move(parent), .driver = std::move(driver),
-           .group = group, .iommu = "dmar0"});
+    f.pci({.bdf = std::move(bdf),
+           .config = std::move(config),
+           .parent = std::move(parent),
+           .driver = std::move(driver),
+           .group = group,
+           .iommu = "dmar0"});
   };
   add("0000:00:00.0", legacy(0x8086, 0x0100, 0x060000), "", "", 0);
   add("0000:00:02.0", endpoint(0x8086, 0x0102, 0x030000), "", "i915", 1);
@@ -294,8 +345,12 @@ inline SysfsFixture lg_gram_example() {
   f.intel_unit("dmar1", 0xd2008c40660462, 0xf050da, 0xfed91000);
   const auto add = [&f](std::string bdf, std::vector<std::uint8_t> config, std::string parent, std::string driver,
                         unsigned group, std::string unit = "dmar1") {
-    f.pci({.bdf = std::move(bdf), .config = std::move(config), .parent = std::move(parent), .driver = std::move(driver),
-           .group = group, .iommu = std::move(unit)});
+    f.pci({.bdf = std::move(bdf),
+           .config = std::move(config),
+           .parent = std::move(parent),
+           .driver = std::move(driver),
+           .group = group,
+           .iommu = std::move(unit)});
   };
   add("0000:00:00.0", with_subsystem(legacy(0x8086, 0x8a12, 0x060000), 0x1854, 0x0473), "", "icl_uncore", 1);
   add("0000:00:02.0", with_subsystem(endpoint(0x8086, 0x8a52, 0x030000), 0x1854, 0x0473), "", "i915", 0, "dmar0");

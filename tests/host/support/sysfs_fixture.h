@@ -68,10 +68,10 @@ struct PciSpec {
   std::string parent{};                // the upstream bridge's BDF, "" on a root bus
   std::string driver{};                // "" when unbound
   std::optional<unsigned> group{};
-  std::string iommu{};                 // unit name, "" for none
+  std::string iommu{};  // unit name, "" for none
   int numa = -1;
-  std::string physfn{};                // PF's BDF for an SR-IOV VF
-  std::optional<std::uint32_t> sysfs_class{};  // when the kernel's class differs from config
+  std::string physfn{};                         // PF's BDF for an SR-IOV VF
+  std::optional<std::uint32_t> sysfs_class{};   // when the kernel's class differs from config
   std::optional<std::uint16_t> sysfs_vendor{};  // a VF's IDs (its config space reads 0xffff)
   std::optional<std::uint16_t> sysfs_device{};
 };
@@ -276,8 +276,8 @@ class SysfsFixture {
     (void)t.add_symlink(dir + "/iommu_group", relative_link(dir + "/iommu_group", group_dir));
   }
 
-  static void add_unit_member(FileTree& t, const std::map<std::string, std::string>& unit_dirs,
-                              const std::string& unit, const std::string& name, const std::string& dir) {
+  static void add_unit_member(FileTree& t, const std::map<std::string, std::string>& unit_dirs, const std::string& unit,
+                              const std::string& name, const std::string& dir) {
     auto it = unit_dirs.find(unit);
     if (it == unit_dirs.end()) throw std::runtime_error("no unit " + unit);
     const std::string member = it->second + "/devices/" + name;
