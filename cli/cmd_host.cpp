@@ -12,15 +12,15 @@
 
 #include "command.h"
 #include "exit_codes.h"
+#include "host_model.h"
+#include "host_prediction.h"
 #include "io.h"
 #include "iovakit/host/firmware_reservations.h"
 #include "iovakit/host/host.h"
 #include "iovakit/host/iommu_status.h"
+#include "iovakit/kernel/host_platform.h"
 #include "iovakit/report/host_json.h"
 #include "iovakit/report/table.h"
-#include "host_model.h"
-#include "host_prediction.h"
-#include "iovakit/kernel/host_platform.h"
 
 namespace iovakit::cli {
 
@@ -231,7 +231,7 @@ std::string print_findings(const host::Host& h, const host::ReservationMap& map,
   bool short_config = false;
   for (const auto& d : h.devices) short_config = short_config || d.config_size < 256;
   if (short_config) {
-    lines.push_back(
+    lines.emplace_back(
         "Some config spaces are 64 bytes (read without root): PCIe capabilities and ACS are unknown "
         "for those devices.");
   }
@@ -307,8 +307,7 @@ int run_host(const HostCommandOptions& opt, const Context& ctx) {
     // let nlohmann::json throw.
     report::Json doc = report::host_document(*h, status, map);
     doc["prediction"] = comparison ? comparison_json(*comparison) : report::Json();
-    std::cout << doc.dump(2, ' ', false, report::Json::error_handler_t::replace)
-              << "\n";
+    std::cout << doc.dump(2, ' ', false, report::Json::error_handler_t::replace) << "\n";
     return code;
   }
   const report::Style style = ctx.out_style();

@@ -170,8 +170,8 @@ int run_predict(const PredictOptions& opt, const Context& ctx) {
   }
 
   const report::Style style = ctx.out_style();
-  std::string out = style.paint(fmt::format("Prediction for {} (kernel profile {}, {})", m.host->root,
-                                            p.profile.name, driver_name(p.driver)),
+  std::string out = style.paint(fmt::format("Prediction for {} (kernel profile {}, {})", m.host->root, p.profile.name,
+                                            driver_name(p.driver)),
                                 report::Tone::kHeading) +
                     "\n";
   if (!p.remapping_enabled) {
@@ -181,10 +181,10 @@ int run_predict(const PredictOptions& opt, const Context& ctx) {
   for (const auto& g : p.group_models) {
     std::string devices;
     for (std::size_t d : g.members) devices += (devices.empty() ? "" : " ") + t.bdf(d).to_string();
-    table.add_row({std::to_string(g.id), devices, g.domain_type,
-                   g.claim.ok() ? report::Cell("ok", report::Tone::kGood)
-                                : report::Cell(std::string(g.claim.name()) + " (" + g.claim.function + ")",
-                                               report::Tone::kBad)});
+    table.add_row(
+        {std::to_string(g.id), devices, g.domain_type,
+         g.claim.ok() ? report::Cell("ok", report::Tone::kGood)
+                      : report::Cell(std::string(g.claim.name()) + " (" + g.claim.function + ")", report::Tone::kBad)});
   }
   out += "\n" + table.render(style);
   for (const auto& g : p.group_models) {

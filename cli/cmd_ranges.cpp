@@ -97,9 +97,10 @@ int run_ranges(const RangesOptions& opt, const Context& ctx) {
                     "\n";
   for (const auto& p : plan.problems) out += style.paint("problem: " + p, report::Tone::kBad) + "\n";
   if (!plan.enforced) {
-    out += style.paint("this kernel has no usable IOVA list: MAP_DMA into a hole succeeds and the device faults or "
-                       "corrupts memory at run time",
-                       report::Tone::kWarning) +
+    out += style.paint(
+               "this kernel has no usable IOVA list: MAP_DMA into a hole succeeds and the device faults or "
+               "corrupts memory at run time",
+               report::Tone::kWarning) +
            "\n";
   }
   report::Table table({{"FIRST"}, {"LAST"}, {"SIZE", report::Align::kRight}, {"STATE"}, {"CAUSE"}});
@@ -116,8 +117,8 @@ int run_ranges(const RangesOptions& opt, const Context& ctx) {
     for (std::size_t i = 0; i < std::max<std::size_t>(hole->causes.size(), 1); ++i) {
       const std::string cause = hole->causes.empty() ? "" : hole->causes[i].text;
       if (i == 0) {
-        table.add_row({fmt::format("{:#018x}", range.first()), fmt::format("{:#018x}", range.last()),
-                       size_text(range), report::Cell("hole", report::Tone::kBad), cause});
+        table.add_row({fmt::format("{:#018x}", range.first()), fmt::format("{:#018x}", range.last()), size_text(range),
+                       report::Cell("hole", report::Tone::kBad), cause});
       } else {
         table.add_row({"", "", "", "", cause});
       }
@@ -125,8 +126,9 @@ int run_ranges(const RangesOptions& opt, const Context& ctx) {
   }
   out += "\n" + table.render(style);
   if (!plan.relaxable.empty()) {
-    out += "\n" + style.paint("Relaxable regions (usable; the identity map firmware asked for is lost while assigned)",
-                              report::Tone::kWarning) +
+    out += "\n" +
+           style.paint("Relaxable regions (usable; the identity map firmware asked for is lost while assigned)",
+                       report::Tone::kWarning) +
            "\n";
     for (const auto& c : plan.relaxable) out += "  " + c.text + "\n";
   }

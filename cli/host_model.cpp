@@ -33,7 +33,8 @@ std::variant<HostModel, ModelError> load_host_model(const Context& ctx, const Mo
   }
   if (profile) {
     for (const auto& a : opt.overrides) {
-      if (auto s = kernel::apply_override(*profile, a); !s) return ModelError{kExitUsage, "--set " + s.error().to_string()};
+      if (auto s = kernel::apply_override(*profile, a); !s)
+        return ModelError{kExitUsage, "--set " + s.error().to_string()};
     }
   } else if (!opt.overrides.empty()) {
     return ModelError{kExitUsage, "--set needs a profile: the host's kernel version is unknown, pass --kernel"};

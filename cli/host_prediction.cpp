@@ -93,27 +93,28 @@ void probe_vfio(const host::Host& h, const kernel::PlatformPrediction& p, HostCo
 }
 
 std::string print_comparison(const HostComparison& c, const report::Style& style) {
-  std::string out = style.paint(fmt::format("Predicted from firmware and topology (kernel profile {}) vs reported",
-                                            c.profile),
-                                report::Tone::kHeading) +
-                    "\n";
+  std::string out =
+      style.paint(fmt::format("Predicted from firmware and topology (kernel profile {}) vs reported", c.profile),
+                  report::Tone::kHeading) +
+      "\n";
   report::Table table({{"GROUP", report::Align::kRight}, {"DEVICES"}, {"RESERVED_REGIONS"}, {"VFIO CLAIM"}});
   for (const GroupComparison& g : c.groups) {
-    const std::string devices = !g.reported ? "predicted only"
-                                : !g.predicted ? "not predicted"
-                                : g.devices_match() ? "same" : "differ";
+    const std::string devices = !g.reported         ? "predicted only"
+                                : !g.predicted      ? "not predicted"
+                                : g.devices_match() ? "same"
+                                                    : "differ";
     const std::string regions = !g.reported || !g.predicted ? "-" : g.regions_match() ? "same" : "differ";
     table.add_row({std::to_string(g.number),
                    report::Cell(devices, devices == "same" ? report::Tone::kGood : report::Tone::kBad),
                    report::Cell(regions, regions == "same" ? report::Tone::kGood : report::Tone::kBad),
-                   report::Cell(g.claim.empty() ? "-" : g.claim, g.claim == "ok" ? report::Tone::kGood
-                                                                                 : report::Tone::kWarning)});
+                   report::Cell(g.claim.empty() ? "-" : g.claim,
+                                g.claim == "ok" ? report::Tone::kGood : report::Tone::kWarning)});
   }
   out += table.render(style);
   for (const GroupComparison& g : c.groups) {
     if (g.reported && g.predicted && !g.devices_match()) {
-      out += fmt::format("  group {}: reported devices {}, predicted {}\n", g.number, fmt::join(g.reported_devices, " "),
-                         fmt::join(g.predicted_devices, " "));
+      out += fmt::format("  group {}: reported devices {}, predicted {}\n", g.number,
+                         fmt::join(g.reported_devices, " "), fmt::join(g.predicted_devices, " "));
     }
     if (g.reported && g.predicted && !g.regions_match()) {
       out += fmt::format("  group {}: reported reserved_regions:\n{}  predicted:\n{}", g.number, g.reported_regions,

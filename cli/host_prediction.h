@@ -18,14 +18,14 @@
 namespace iovakit::cli {
 
 struct GroupComparison {
-  unsigned number = 0;                 // the kernel's group number (or the predicted id when not reported)
+  unsigned number = 0;  // the kernel's group number (or the predicted id when not reported)
   bool reported = false;
   bool predicted = false;
   std::vector<std::string> reported_devices;
   std::vector<std::string> predicted_devices;
-  std::string reported_regions;        // sysfs bytes
+  std::string reported_regions;  // sysfs bytes
   std::string predicted_regions;
-  std::string claim;                   // the predicted VFIO claim: "ok" or "EPERM (function)"
+  std::string claim;  // the predicted VFIO claim: "ok" or "EPERM (function)"
   std::string claim_log;
   // Filled by --probe-vfio for groups bound to vfio-pci.
   std::optional<iova::RangeSet> live_usable;

@@ -31,7 +31,7 @@ class Fd {
 
 Error os_error(const std::string& what) {
   const int err = errno;
-  return Error(Errc::kIo, fmt::format("{}: {} ({})", what, std::strerror(err), err));
+  return {Errc::kIo, fmt::format("{}: {} ({})", what, std::strerror(err), err)};
 }
 
 }  // namespace
@@ -62,7 +62,8 @@ Result<LiveVfioInfo> read_live_vfio_info(unsigned group) {
   // The argsz protocol: ask with the bare struct, then with what the kernel
   // says it needs.
   std::vector<std::uint8_t> buf(sizeof(vfio_iommu_type1_info), 0);
-  auto* info = reinterpret_cast<vfio_iommu_type1_info*>(buf.data());  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+  auto* info =
+      reinterpret_cast<vfio_iommu_type1_info*>(buf.data());  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
   info->argsz = static_cast<std::uint32_t>(buf.size());
   if (::ioctl(container.get(), VFIO_IOMMU_GET_INFO, info) != 0) return os_error("VFIO_IOMMU_GET_INFO");
   const std::uint32_t need = info->argsz;

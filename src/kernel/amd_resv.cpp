@@ -24,9 +24,10 @@ AmdIvrsState amd_ivrs_boot(const pci::Topology& topology, const acpi::Ivrs& ivrs
   state.device_ivhd.assign(topology.size(), std::nullopt);
 
   if (!ivrs.header.checksum_ok()) {
-    state.disabled_reason = "the IVRS checksum is wrong: check_ivrs_checksum logs \"IVRS invalid checksum\" and the "
-                            "AMD IOMMU driver does not start (-ENODEV)";
-    state.kernel_log.push_back("AMD-Vi: [Firmware Bug]: IVRS invalid checksum");
+    state.disabled_reason =
+        "the IVRS checksum is wrong: check_ivrs_checksum logs \"IVRS invalid checksum\" and the "
+        "AMD IOMMU driver does not start (-ENODEV)";
+    state.kernel_log.emplace_back("AMD-Vi: [Firmware Bug]: IVRS invalid checksum");
     return state;
   }
   if (ivrs.ivhds.empty()) {
@@ -115,12 +116,12 @@ AmdIvrsState amd_ivrs_boot(const pci::Topology& topology, const acpi::Ivrs& ivrs
       u.devid_start = ivmd.first_devid();
       u.devid_end = ivmd.last_devid();
     }
-    state.kernel_log.push_back(fmt::format(
-        "AMD-Vi: IVMD_TYPE{} devid_start: {:04x}:{:02x}:{:02x}.{} devid_end: {:04x}:{:02x}:{:02x}.{} "
-        "range_start: {:016x} range_end: {:016x} flags: {:x}",
-        ivmd.type == 0x20 ? "_ALL" : (ivmd.type == 0x22 ? "_RANGE" : ""), u.segment, u.devid_start >> 8U,
-        (u.devid_start >> 3U) & 0x1fU, u.devid_start & 7U, u.segment, u.devid_end >> 8U, (u.devid_end >> 3U) & 0x1fU,
-        u.devid_end & 7U, u.address_start, u.address_end, ivmd.flags));
+    state.kernel_log.push_back(
+        fmt::format("AMD-Vi: IVMD_TYPE{} devid_start: {:04x}:{:02x}:{:02x}.{} devid_end: {:04x}:{:02x}:{:02x}.{} "
+                    "range_start: {:016x} range_end: {:016x} flags: {:x}",
+                    ivmd.type == 0x20 ? "_ALL" : (ivmd.type == 0x22 ? "_RANGE" : ""), u.segment, u.devid_start >> 8U,
+                    (u.devid_start >> 3U) & 0x1fU, u.devid_start & 7U, u.segment, u.devid_end >> 8U,
+                    (u.devid_end >> 3U) & 0x1fU, u.devid_end & 7U, u.address_start, u.address_end, ivmd.flags));
     state.unity.push_back(u);
   }
   return state;
@@ -140,13 +141,11 @@ std::vector<DeviceRegion> amd_resv_regions(const pci::Topology& topology, const 
     r.cause.source = RegionSource::kIvmd;
     r.cause.table_index = u.ivmd_index;
     r.cause.table_offset = ivmd.offset;
-    r.cause.detail = fmt::format("IVMD #{} (type {:#x}) at offset {:#x}: devids {:04x}-{:04x}, {}{}", u.ivmd_index,
-                                 ivmd.type, ivmd.offset, u.devid_start, u.devid_end,
-                                 ivmd.exclusion() ? "exclusion range, treated as a read/write unity map"
-                                                  : "unity map",
-                                 (ivmd.start % kPage != 0 || ivmd.size % kPage != 0)
-                                     ? "; start and length rounded up to pages separately"
-                                     : "");
+    r.cause.detail = fmt::format(
+        "IVMD #{} (type {:#x}) at offset {:#x}: devids {:04x}-{:04x}, {}{}", u.ivmd_index, ivmd.type, ivmd.offset,
+        u.devid_start, u.devid_end,
+        ivmd.exclusion() ? "exclusion range, treated as a read/write unity map" : "unity map",
+        (ivmd.start % kPage != 0 || ivmd.size % kPage != 0) ? "; start and length rounded up to pages separately" : "");
     out.push_back(std::move(r));
   }
   DeviceRegion msi;

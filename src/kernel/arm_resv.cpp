@@ -60,16 +60,18 @@ ArmResvResult arm_resv_regions(const pci::Topology& topology, const acpi::Iort& 
   if (!target) return out;
   const acpi::IortNode& smmu = iort.nodes[target->smmu_node];
   if (smmu.smmu_v3 && smmu.smmu_v3->model == 1) {
-    out.unknowns.push_back("HiSilicon Hi161x SMMUv3: the kernel adds one MSI page per ITS at its base + 64 KiB; "
-                           "the ITS addresses are in MADT, not IORT");
+    out.unknowns.emplace_back(
+        "HiSilicon Hi161x SMMUv3: the kernel adds one MSI page per ITS at its base + 64 KiB; "
+        "the ITS addresses are in MADT, not IORT");
   }
   if (iort.header.revision < 5) return out;  // iort_find_rmrs: E.d onwards only
   if (!options.preserve_config) {
     bool any_rmr = false;
     for (const auto& n : iort.nodes) any_rmr = any_rmr || n.type == kNodeRmr;
     if (any_rmr) {
-      out.unknowns.push_back("IORT RMRs apply to PCI devices only when the host bridge has preserve_config "
-                             "(_DSM #5 in the DSDT); assumed absent");
+      out.unknowns.emplace_back(
+          "IORT RMRs apply to PCI devices only when the host bridge has preserve_config "
+          "(_DSM #5 in the DSDT); assumed absent");
     }
     return out;
   }
@@ -95,21 +97,22 @@ ArmResvResult arm_resv_regions(const pci::Topology& topology, const acpi::Iort& 
         const std::uint64_t offset_in_page = base % options.page_size;
         base -= offset_in_page;
         length = (length + offset_in_page + options.page_size - 1) & ~(options.page_size - 1);
-        out.kernel_log.push_back(fmt::format(
-            "ACPI: IORT: [Firmware Bug]: RMR descriptor[{:#x} - {:#x}] not aligned to 64K, continue with "
-            "[{:#x} - {:#x}]",
-            d.base, d.base + d.length - 1, base, base + length - 1));
+        out.kernel_log.push_back(
+            fmt::format("ACPI: IORT: [Firmware Bug]: RMR descriptor[{:#x} - {:#x}] not aligned to 64K, continue with "
+                        "[{:#x} - {:#x}]",
+                        d.base, d.base + d.length - 1, base, base + length - 1));
       }
       DeviceRegion r;
-      r.region = {base, length,
-                  rmr.remapping_permitted() ? iova::ResvType::kDirectRelaxable : iova::ResvType::kDirect, prot};
+      r.region = {base, length, rmr.remapping_permitted() ? iova::ResvType::kDirectRelaxable : iova::ResvType::kDirect,
+                  prot};
       r.cause.source = RegionSource::kIortRmr;
       r.cause.table_index = n;
       r.cause.table_offset = d.offset;
-      r.cause.detail = fmt::format("IORT RMR node at offset {:#x}, descriptor at {:#x}: StreamID {:#x} on the "
-                                   "SMMU at offset {:#x}{}",
-                                   node.offset, d.offset, target->stream_id, smmu.offset,
-                                   rmr.remapping_permitted() ? " (remapping permitted)" : "");
+      r.cause.detail = fmt::format(
+          "IORT RMR node at offset {:#x}, descriptor at {:#x}: StreamID {:#x} on the "
+          "SMMU at offset {:#x}{}",
+          node.offset, d.offset, target->stream_id, smmu.offset,
+          rmr.remapping_permitted() ? " (remapping permitted)" : "");
       out.regions.push_back(std::move(r));
     }
   }

@@ -37,8 +37,8 @@ HoleCause region_cause(const PlatformPrediction& p, const pci::Topology& t, cons
   std::string why;
   for (const auto& s : details) why += (why.empty() ? "" : "; ") + s;
   c.text = fmt::format("group {}: {} region {} of {}{}{}", group.id, iova::type_name(region.type),
-                       merged ? merged->to_string() : std::string("?"), bdf_list(t, c.devices),
-                       why.empty() ? "" : ": ", why);
+                       merged ? merged->to_string() : std::string("?"), bdf_list(t, c.devices), why.empty() ? "" : ": ",
+                       why);
   return c;
 }
 

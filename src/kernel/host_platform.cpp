@@ -29,7 +29,7 @@ Result<HostPlatform> platform_from_host(const host::Host& h, const KernelProfile
   } else {
     auto fallback = find_preset("6.1");
     out.profile = fallback.value();
-    out.notes.push_back("the host's kernel version is unknown: profile 6.1 assumed (use --kernel)");
+    out.notes.emplace_back("the host's kernel version is unknown: profile 6.1 assumed (use --kernel)");
   }
 
   const bool virtio = std::any_of(h.devices.begin(), h.devices.end(), is_virtio_iommu);
@@ -46,10 +46,9 @@ Result<HostPlatform> platform_from_host(const host::Host& h, const KernelProfile
     in.driver = IommuDriver::kVirtioIommu;
   } else {
     in.absent = true;
-    in.absent_reason =
-        h.firmware.permission_denied
-            ? "the ACPI tables could not be read (run as root): no IOMMU can be predicted"
-            : "no DMAR, IVRS or IORT table and no virtio-iommu device: the firmware describes no IOMMU";
+    in.absent_reason = h.firmware.permission_denied
+                           ? "the ACPI tables could not be read (run as root): no IOMMU can be predicted"
+                           : "no DMAR, IVRS or IORT table and no virtio-iommu device: the firmware describes no IOMMU";
   }
 
   for (const auto& u : h.units) {
@@ -73,7 +72,7 @@ Result<HostPlatform> platform_from_host(const host::Host& h, const KernelProfile
   }
   in.passthrough = c.iommu_pt.value_or(false) || c.passthrough.value_or(false);
   in.dma_strict = c.strict.value_or(false) || c.intel_strict;
-  if (!h.kernel.cmdline_known) out.notes.push_back("the kernel command line is unknown: defaults assumed");
+  if (!h.kernel.cmdline_known) out.notes.emplace_back("the kernel command line is unknown: defaults assumed");
 
   if (in.driver == IommuDriver::kVirtioIommu) {
     const bool x86 = h.kernel.release.find("amd64") != std::string::npos ||
@@ -81,9 +80,10 @@ Result<HostPlatform> platform_from_host(const host::Host& h, const KernelProfile
                      h.kernel.version_text.find("x86_64") != std::string::npos;
     if (x86) {
       in.virtio_probe_regions = {{0xfee00000, 0x100000, iova::ResvType::kMsi, 0}};
-      out.notes.push_back("virtio-iommu on x86: QEMU's PROBE reply assumed to carry the MSI window 0xfee00000-0xfeefffff");
+      out.notes.emplace_back(
+          "virtio-iommu on x86: QEMU's PROBE reply assumed to carry the MSI window 0xfee00000-0xfeefffff");
     } else {
-      out.notes.push_back("virtio-iommu: the PROBE reply's regions are unknown; the software MSI window is assumed");
+      out.notes.emplace_back("virtio-iommu: the PROBE reply's regions are unknown; the software MSI window is assumed");
     }
     // The module registers after boot: only devices with a driver are probed.
     in.virtio_only_bound_devices = true;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "iovakit/kernel/iommu_groups.h"
 
 namespace iovakit::kernel {
@@ -21,10 +23,9 @@ bool offer(const pci::Topology& topology, std::size_t device, std::uint16_t segm
 }
 
 bool in_slots(const pci::Topology& topology, std::size_t device, const std::vector<IntelSlot>& slots) {
-  for (const IntelSlot& slot : slots) {
-    if (slot.device == device || pci::is_downstream_to_pci_bridge(topology, device, slot.device)) return true;
-  }
-  return false;
+  return std::ranges::any_of(slots, [&](const IntelSlot& slot) {
+    return slot.device == device || pci::is_downstream_to_pci_bridge(topology, device, slot.device);
+  });
 }
 
 }  // namespace
@@ -42,8 +43,7 @@ std::vector<pci::DeviceScope> to_pci_scopes(const std::vector<acpi::DeviceScope>
   return out;
 }
 
-IntelDmarState intel_dmar_boot(const pci::Topology& topology, const acpi::Dmar& dmar,
-                               const IntelBootOptions& options) {
+IntelDmarState intel_dmar_boot(const pci::Topology& topology, const acpi::Dmar& dmar, const IntelBootOptions& options) {
   IntelDmarState state;
   state.device_unit.assign(topology.size(), std::nullopt);
 
@@ -73,16 +73,16 @@ IntelDmarState intel_dmar_boot(const pci::Topology& topology, const acpi::Dmar& 
     for (std::size_t u = 0; u < state.units.size() && ok; ++u) {
       if (state.units[u].include_all) continue;
       bool inserted = false;
-      ok = offer(topology, device, dmar.drhds[state.units[u].drhd_index].segment, unit_scopes[u],
-                 state.units[u].slots, inserted, state.kernel_log);
+      ok = offer(topology, device, dmar.drhds[state.units[u].drhd_index].segment, unit_scopes[u], state.units[u].slots,
+                 inserted, state.kernel_log);
       if (inserted) break;
     }
     // dmar_iommu_notify_scope_dev: RMRRs, then ATSRs (not ALL_PORTS), then
     // SATCs; a negative return ends the walk.
     for (std::size_t r = 0; r < state.rmrrs.size() && ok; ++r) {
       bool inserted = false;
-      ok = offer(topology, device, dmar.rmrrs[state.rmrrs[r].rmrr_index].segment, rmrr_scopes[r],
-                 state.rmrrs[r].slots, inserted, state.kernel_log);
+      ok = offer(topology, device, dmar.rmrrs[state.rmrrs[r].rmrr_index].segment, rmrr_scopes[r], state.rmrrs[r].slots,
+                 inserted, state.kernel_log);
     }
     for (std::size_t a = dmar.atsrs.size(); a-- > 0 && ok;) {  // list_add: newest first
       if (dmar.atsrs[a].all_ports()) continue;
@@ -108,9 +108,9 @@ IntelDmarState intel_dmar_boot(const pci::Topology& topology, const acpi::Dmar& 
   // intel_iommu_init: the width check of parse_dmar_table ("Invalid DMAR haw")
   // comes first, then the scope status, then the command line.
   if (dmar.width < 11) {
-    state.disabled_reason = fmt::format("the DMAR host address width byte is {} (below 11): \"Invalid DMAR haw\"",
-                                        dmar.width);
-    state.kernel_log.push_back("DMAR: Invalid DMAR haw");
+    state.disabled_reason =
+        fmt::format("the DMAR host address width byte is {} (below 11): \"Invalid DMAR haw\"", dmar.width);
+    state.kernel_log.emplace_back("DMAR: Invalid DMAR haw");
   } else if (scope_error) {
     state.disabled_reason = *scope_error;
   } else if (!options.enabled) {
@@ -130,7 +130,8 @@ IntelDmarState intel_dmar_boot(const pci::Topology& topology, const acpi::Dmar& 
       continue;
     }
     bool only_gfx = true;
-    for (const IntelSlot& slot : unit.slots) only_gfx = only_gfx && topology.config(slot.device).kernel_class().is_display();
+    for (const IntelSlot& slot : unit.slots)
+      only_gfx = only_gfx && topology.config(slot.device).kernel_class().is_display();
     if (only_gfx && options.igfx_off) unit.ignored = true;
   }
 

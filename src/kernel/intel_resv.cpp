@@ -145,7 +145,7 @@ Result<IntelGeometry> intel_vfio_geometry(const IntelUnitRegisters& regs, bool s
   if (g.first_level) {
     g.pgsize_bitmap |= k2M | (regs.fl1gp() ? k1G : 0);
   } else {
-    const int levels = std::bit_width(regs.super_page());  // fls(cap_super_page_val)
+    const auto levels = static_cast<int>(std::bit_width(regs.super_page()));  // fls(cap_super_page_val)
     if (levels >= 1) g.pgsize_bitmap |= k2M;
     if (levels >= 2) g.pgsize_bitmap |= k1G;
   }

@@ -11,9 +11,9 @@ namespace {
 constexpr std::uint16_t kVirtioVendor = 0x1af4;
 constexpr std::uint16_t kVirtioIommuDevice = 0x1057;  // virtio-iommu-pci (modern, device id 23)
 
-const char* kRmrrLockMessage =
+constexpr const char* kRmrrLockMessage =
     "Device is ineligible for IOMMU domain attach due to platform RMRR requirement.  Contact your platform vendor.";
-const char* kRequireDirectMessage =
+constexpr const char* kRequireDirectMessage =
     "Firmware has requested this device have a 1:1 IOMMU mapping, rejecting configuring the device without a 1:1 "
     "mapping. Contact your platform vendor.";
 
@@ -32,7 +32,7 @@ std::string driver_of(const PlatformInput& input, std::size_t device) {
 // unbound members and drivers that manage DMA stay as they are.
 std::string driver_after_rebind(const PlatformInput& input, std::size_t device) {
   if (std::find(input.assigned.begin(), input.assigned.end(), device) != input.assigned.end()) return "vfio-pci";
-  const std::string current = driver_of(input, device);
+  std::string current = driver_of(input, device);
   if (current.empty() || driver_manages_dma(current)) return current;
   return "vfio-pci";
 }
@@ -62,10 +62,12 @@ GeometryResult intel_geometry(const PlatformInput& input, const IntelDmarState& 
     // width and assume 3- and 4-level tables and both large pages.
     const unsigned haw = input.dmar->host_address_width();
     regs.cap = (static_cast<std::uint64_t>((haw - 1) & 0x3fU) << 16U) | (0x6ULL << 8U) | (0x3ULL << 34U);
-    add_unknown(unknowns, fmt::format(
-        "the capability register of the unit at {:#x} is unknown (/sys/class/iommu/dmar*/intel-iommu/cap); the "
-        "aperture assumes MGAW = the DMAR host address width ({}) and 39/48-bit tables",
-        drhd.register_base, haw));
+    add_unknown(
+        unknowns,
+        fmt::format(
+            "the capability register of the unit at {:#x} is unknown (/sys/class/iommu/dmar*/intel-iommu/cap); the "
+            "aperture assumes MGAW = the DMAR host address width ({}) and 39/48-bit tables",
+            drhd.register_base, haw));
   }
   auto g = intel_vfio_geometry(regs, input.intel_scalable_mode, features);
   if (!g) {
@@ -201,8 +203,7 @@ Result<PlatformPrediction> predict_platform(const PlatformInput& input, const Ke
       for (std::size_t d = 0; d < topology.size(); ++d) {
         const auto& cfg = topology.config(d);
         const bool is_viommu = cfg.vendor_id() == kVirtioVendor && cfg.device_id() == kVirtioIommuDevice;
-        const bool assigned =
-            std::find(input.assigned.begin(), input.assigned.end(), d) != input.assigned.end();
+        const bool assigned = std::find(input.assigned.begin(), input.assigned.end(), d) != input.assigned.end();
         has_iommu[d] = !is_viommu && (!input.virtio_only_bound_devices || assigned || !driver_of(input, d).empty());
       }
       break;
@@ -281,8 +282,8 @@ Result<PlatformPrediction> predict_platform(const PlatformInput& input, const Ke
       model.members.push_back(m.device);
       for (const DeviceRegion& r : out.devices[m.device].regions) model.regions.insert(r.region);
     }
-    model.sysfs = model.regions.to_sysfs(features.resv_sysfs_emit ? iova::ResvList::kSysfsEmitLimit
-                                                                   : iova::ResvList::kNoLimit);
+    model.sysfs =
+        model.regions.to_sysfs(features.resv_sysfs_emit ? iova::ResvList::kSysfsEmitLimit : iova::ResvList::kNoLimit);
     const std::size_t first = model.members.front();
     switch (input.driver) {
       case IommuDriver::kIntelVtd: {
@@ -306,7 +307,8 @@ Result<PlatformPrediction> predict_platform(const PlatformInput& input, const Ke
       case IommuDriver::kArmSmmuV3:
         model.aperture = iova::Range(0, (1ULL << 48) - 1);
         model.pgsize_bitmap = 0x1000 | (1ULL << 21) | (1ULL << 30);
-        model.geometry_explanation = "SMMUv3 stage 1 with a 4 KiB granule: 48-bit input assumed (IDR registers unknown)";
+        model.geometry_explanation =
+            "SMMUv3 stage 1 with a 4 KiB granule: 48-bit input assumed (IDR registers unknown)";
         model.isolated_msi = input.interrupt_remapping;
         break;
       case IommuDriver::kVirtioIommu:

@@ -34,7 +34,9 @@ Result<VfioStep> parse_vfio_step(std::string_view text) {
     return Error(Errc::kInvalidArgument, fmt::format("step \"{}\": {}", text, why));
   };
   if (verb == "bind" || verb == "group" || verb == "unset") {
-    step.verb = verb == "bind" ? VfioStep::Verb::kBind : verb == "group" ? VfioStep::Verb::kGroup : VfioStep::Verb::kUnset;
+    step.verb = verb == "bind"    ? VfioStep::Verb::kBind
+                : verb == "group" ? VfioStep::Verb::kGroup
+                                  : VfioStep::Verb::kUnset;
     auto bdf = pci::Bdf::parse(arg);
     if (!bdf) return bad("expected a PCI address (0000:00:02.0)");
     step.bdf = *bdf;
@@ -92,8 +94,8 @@ VfioStepResult VfioSession::run(const VfioStep& step) {
       // probe fails and the device stays unbound, though the bind write
       // returns success.
       const bool bound = group() != nullptr;
-      r.outcome = Outcome::success("vfio_pci_probe", bound ? "bound to vfio-pci"
-                                                           : "vfio-pci refused the device: it has no IOMMU group");
+      r.outcome = Outcome::success("vfio_pci_probe",
+                                   bound ? "bound to vfio-pci" : "vfio-pci refused the device: it has no IOMMU group");
       r.result = bound ? "0 driver=vfio-pci" : "0 driver=none";
       break;
     }

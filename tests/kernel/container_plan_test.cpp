@@ -27,10 +27,9 @@ TEST(ContainerPlan, SeedReportProfilePunchesRmrrHoles) {
   const ContainerPlan seed = plan_container(testing::predict(in, "4.18+iova-list"), t, devices);
   ASSERT_TRUE(seed.attached);
   EXPECT_TRUE(seed.enforced);
-  EXPECT_EQ(seed.usable, (iova::RangeSet{{0, 0x98e6ffff},
-                                         {0x98e90000, 0x9b7fffff},
-                                         {0xa0000000, 0xfedfffff},
-                                         {0xfef00000, 0x7fffffffff}}));
+  EXPECT_EQ(seed.usable,
+            (iova::RangeSet{
+                {0, 0x98e6ffff}, {0x98e90000, 0x9b7fffff}, {0xa0000000, 0xfedfffff}, {0xfef00000, 0x7fffffffff}}));
   ASSERT_EQ(seed.holes.size(), 4U);
   EXPECT_EQ(seed.holes[0].range, iova::Range(0x98e70000, 0x98e8ffff));
   ASSERT_EQ(seed.holes[0].causes.size(), 1U);

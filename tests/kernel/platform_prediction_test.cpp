@@ -45,7 +45,8 @@ TEST(PlatformPrediction, IntelLaptopIgdAndXhciRmrrs) {
   in.dmar = &dmar;
   const std::vector<IntelCase> cases = {
       // 5.3+: USB and display RMRRs are relaxable (1c5c59fbad20); nothing refuses the claim.
-      {"6.1", "0000:00:02.0", std::string("0x000000009b800000 0x000000009fffffff direct-relaxable\n") + kMsi, Errno::kOk},
+      {"6.1", "0000:00:02.0", std::string("0x000000009b800000 0x000000009fffffff direct-relaxable\n") + kMsi,
+       Errno::kOk},
       {"6.12", "0000:00:14.0", std::string("0x0000000098e70000 0x0000000098e8ffff direct-relaxable\n") + kMsi,
        Errno::kOk},
       // Before 5.3 the same RMRRs are plain direct; device_is_rmrr_locked
@@ -181,11 +182,10 @@ TEST(PlatformPrediction, AmdOneByteIvmdsBecomePagesAndMerge) {
   in.ivrs = &ivrs;
   in.driver = IommuDriver::kAmdVi;
   const PlatformPrediction p = predict(in, "6.1");
-  EXPECT_EQ(group_sysfs(p, at(t, "0000:03:00.0")),
-            std::string("0x000000009618e000 0x000000009618efff direct\n"
-                        "0x0000000097b97000 0x0000000097b98fff direct\n"
-                        "0x0000000097d9c000 0x0000000097d9dfff direct\n") +
-                kMsi + kHt);
+  EXPECT_EQ(group_sysfs(p, at(t, "0000:03:00.0")), std::string("0x000000009618e000 0x000000009618efff direct\n"
+                                                               "0x0000000097b97000 0x0000000097b98fff direct\n"
+                                                               "0x0000000097d9c000 0x0000000097d9dfff direct\n") +
+                                                       kMsi + kHt);
   EXPECT_EQ(p.devices[at(t, "0000:03:00.0")].regions.size(), 7U);  // 5 IVMD pages + MSI + HT
 }
 

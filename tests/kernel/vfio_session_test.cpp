@@ -59,24 +59,53 @@ std::vector<std::string> run(const PlatformPrediction& p, const pci::Topology& t
 TEST(VfioSession, Type1HolesAsTheKernelAnswered) {
   const auto m = q35();
   const std::vector<std::string> steps = {
-      "bind=0000:00:02.0",        "group=0000:00:02.0",       "iommu=3",
-      "map=0xfedff000,0x2000",    "map=0xfeeff000,0x2000",    "map=0xfedf0000,0x200000",
-      "map=0xfee00000,0x1000",    "map=0xfeeff000,0x1000",    "map=0xfedff000,0x1000",
-      "map=0xfef00000,0x1000",    "map=0x0,0x1000",           "map=0x100000,0x1000",
-      "map=0x100000,0x1000",      "map=0x100800,0x1000",      "map=0x200000,0x0",
-      "map=0x40000000,0x200000",  "map=0x7ffffff000,0x2000",  "map=0x7ffffff000,0x1000",
-      "map=0x8000000000,0x1000",  "map=0xfffffffffffff000,0x2000", "unmap=0x100000,0x1000",
-      "unmap=0x100000,0x1000",    "map=0x100000,0x1000",
+      "bind=0000:00:02.0",
+      "group=0000:00:02.0",
+      "iommu=3",
+      "map=0xfedff000,0x2000",
+      "map=0xfeeff000,0x2000",
+      "map=0xfedf0000,0x200000",
+      "map=0xfee00000,0x1000",
+      "map=0xfeeff000,0x1000",
+      "map=0xfedff000,0x1000",
+      "map=0xfef00000,0x1000",
+      "map=0x0,0x1000",
+      "map=0x100000,0x1000",
+      "map=0x100000,0x1000",
+      "map=0x100800,0x1000",
+      "map=0x200000,0x0",
+      "map=0x40000000,0x200000",
+      "map=0x7ffffff000,0x2000",
+      "map=0x7ffffff000,0x1000",
+      "map=0x8000000000,0x1000",
+      "map=0xfffffffffffff000,0x2000",
+      "unmap=0x100000,0x1000",
+      "unmap=0x100000,0x1000",
+      "map=0x100000,0x1000",
   };
   const std::vector<std::string> want = {
-      "bind=0000:00:02.0 -> 0 driver=vfio-pci", "group=0000:00:02.0 -> 0", "iommu=3 -> 0",
-      "map=0xfedff000,0x2000 -> EINVAL", "map=0xfeeff000,0x2000 -> EINVAL", "map=0xfedf0000,0x200000 -> EINVAL",
-      "map=0xfee00000,0x1000 -> EINVAL", "map=0xfeeff000,0x1000 -> EINVAL", "map=0xfedff000,0x1000 -> 0",
-      "map=0xfef00000,0x1000 -> 0", "map=0x0,0x1000 -> 0", "map=0x100000,0x1000 -> 0",
-      "map=0x100000,0x1000 -> EEXIST", "map=0x100800,0x1000 -> EINVAL", "map=0x200000,0x0 -> EINVAL",
-      "map=0x40000000,0x200000 -> 0", "map=0x7ffffff000,0x2000 -> EINVAL", "map=0x7ffffff000,0x1000 -> 0",
-      "map=0x8000000000,0x1000 -> EINVAL", "map=0xfffffffffffff000,0x2000 -> EINVAL",
-      "unmap=0x100000,0x1000 -> 0 unmapped=0x1000", "unmap=0x100000,0x1000 -> 0 unmapped=0x0",
+      "bind=0000:00:02.0 -> 0 driver=vfio-pci",
+      "group=0000:00:02.0 -> 0",
+      "iommu=3 -> 0",
+      "map=0xfedff000,0x2000 -> EINVAL",
+      "map=0xfeeff000,0x2000 -> EINVAL",
+      "map=0xfedf0000,0x200000 -> EINVAL",
+      "map=0xfee00000,0x1000 -> EINVAL",
+      "map=0xfeeff000,0x1000 -> EINVAL",
+      "map=0xfedff000,0x1000 -> 0",
+      "map=0xfef00000,0x1000 -> 0",
+      "map=0x0,0x1000 -> 0",
+      "map=0x100000,0x1000 -> 0",
+      "map=0x100000,0x1000 -> EEXIST",
+      "map=0x100800,0x1000 -> EINVAL",
+      "map=0x200000,0x0 -> EINVAL",
+      "map=0x40000000,0x200000 -> 0",
+      "map=0x7ffffff000,0x2000 -> EINVAL",
+      "map=0x7ffffff000,0x1000 -> 0",
+      "map=0x8000000000,0x1000 -> EINVAL",
+      "map=0xfffffffffffff000,0x2000 -> EINVAL",
+      "unmap=0x100000,0x1000 -> 0 unmapped=0x1000",
+      "unmap=0x100000,0x1000 -> 0 unmapped=0x0",
       "map=0x100000,0x1000 -> 0",
   };
   for (const char* profile : {"6.1", "6.12"}) {
@@ -100,16 +129,15 @@ TEST(VfioSession, GetInfoLayoutPerKernel) {
   for (const Case& c : {Case{"6.1", {116, 116, 116}, {16, 20}, 68}, Case{"6.12", {120, 120, 120}, {16, 24}, 72}}) {
     SCOPED_TRACE(c.profile);
     std::vector<VfioStepResult> results;
-    run(testing::predict(m->input, c.profile), m->topology, {"bind=0000:00:02.0", "group=0000:00:02.0", "iommu=3", "info"},
-        &results);
+    run(testing::predict(m->input, c.profile), m->topology,
+        {"bind=0000:00:02.0", "group=0000:00:02.0", "iommu=3", "info"}, &results);
     const auto& info = results.back().info;
     ASSERT_TRUE(info.has_value());
     EXPECT_EQ(info->argsz, c.argsz);
     EXPECT_EQ(info->copied, c.copied);
     ASSERT_EQ(info->caps.size(), 3U);
     EXPECT_EQ(info->caps.back().offset, c.iova_cap_offset);
-    EXPECT_EQ(info->iova_ranges,
-              (std::vector<VfioIovaRange>{{0, 0xfedfffff}, {0xfef00000, 0x7fffffffff}}));
+    EXPECT_EQ(info->iova_ranges, (std::vector<VfioIovaRange>{{0, 0xfedfffff}, {0xfef00000, 0x7fffffffff}}));
     EXPECT_EQ(info->pgsizes, 0x40201000U);
     EXPECT_EQ(info->dma_avail, 65535U);
   }
@@ -120,9 +148,9 @@ TEST(VfioSession, StepsWithoutAGroupOrWithARefusal) {
   PlatformInput in = m->input;
   // The ISA bridge's group works on both kernels (direct-relaxable only).
   const PlatformPrediction p = testing::predict(in, "6.12");
-  EXPECT_EQ(run(p, m->topology, {"bind=0000:00:1f.0", "group=0000:00:1f.0", "iommu=3"}),
-            (std::vector<std::string>{"bind=0000:00:1f.0 -> 0 driver=vfio-pci", "group=0000:00:1f.0 -> 0",
-                                      "iommu=3 -> 0"}));
+  EXPECT_EQ(
+      run(p, m->topology, {"bind=0000:00:1f.0", "group=0000:00:1f.0", "iommu=3"}),
+      (std::vector<std::string>{"bind=0000:00:1f.0 -> 0 driver=vfio-pci", "group=0000:00:1f.0 -> 0", "iommu=3 -> 0"}));
   // Without remapping nothing has a group: bind leaves the device unbound
   // and the group cannot be opened.
   in.intel.enabled = false;

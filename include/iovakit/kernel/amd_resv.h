@@ -72,17 +72,17 @@ struct AmdUnityRange {
 };
 
 struct AmdBootOptions {
-  bool enabled = true;      // amd_iommu=off / iommu=off turn it off
-  bool pgtbl_v2 = false;    // amd_iommu=pgtbl_v2
+  bool enabled = true;    // amd_iommu=off / iommu=off turn it off
+  bool pgtbl_v2 = false;  // amd_iommu=pgtbl_v2
 };
 
 struct AmdIvrsState {
   bool remapping_enabled = false;
   std::string disabled_reason;
-  std::uint8_t ivhd_type = 0;                    // the type Linux chose
-  std::vector<std::size_t> ivhds;                // indexes of the blocks of that type
-  std::vector<AmdUnityRange> unity;              // IVRS order
-  std::vector<std::optional<std::size_t>> device_ivhd;  // per topology device: index into acpi::Ivrs::ivhds
+  std::uint8_t ivhd_type = 0;                                  // the type Linux chose
+  std::vector<std::size_t> ivhds;                              // indexes of the blocks of that type
+  std::vector<AmdUnityRange> unity;                            // IVRS order
+  std::vector<std::optional<std::size_t>> device_ivhd;         // per topology device: index into acpi::Ivrs::ivhds
   std::vector<std::pair<std::size_t, std::uint16_t>> aliases;  // (device, alias devid) from IVHD alias entries
   std::vector<std::string> kernel_log;
 };

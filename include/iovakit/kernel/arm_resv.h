@@ -44,7 +44,7 @@ inline constexpr std::uint64_t kArmSwMsiBase = 0x08000000;  // MSI_IOVA_BASE
 inline constexpr std::uint64_t kArmSwMsiSize = 0x100000;    // MSI_IOVA_LENGTH
 
 struct ArmBootOptions {
-  bool preserve_config = false;  // the PCI host bridge's _DSM #5 (needed for RMRs on PCI devices)
+  bool preserve_config = false;    // the PCI host bridge's _DSM #5 (needed for RMRs on PCI devices)
   std::uint64_t page_size = 4096;  // the kernel's PAGE_SIZE (arm64: 4K, 16K or 64K)
 };
 

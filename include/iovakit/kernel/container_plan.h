@@ -42,9 +42,9 @@ struct HoleCause {
   enum class Kind : std::uint8_t { kAperture, kRegion };
   Kind kind = Kind::kRegion;
   unsigned group = 0;
-  iova::ResvRegion region;          // kRegion: the group's merged region
-  std::vector<std::size_t> devices; // kRegion: the members that contribute it
-  std::string text;                 // one sentence, with firmware citations
+  iova::ResvRegion region;           // kRegion: the group's merged region
+  std::vector<std::size_t> devices;  // kRegion: the members that contribute it
+  std::string text;                  // one sentence, with firmware citations
 };
 
 struct PlanHole {
@@ -53,12 +53,12 @@ struct PlanHole {
 };
 
 struct ContainerPlan {
-  std::vector<unsigned> groups;   // the container's groups, in join order
-  std::vector<Outcome> steps;     // each SET_CONTAINER, then SET_IOMMU
-  bool attached = false;          // every step succeeded
-  bool enforced = true;           // the kernel refuses maps outside the list
+  std::vector<unsigned> groups;  // the container's groups, in join order
+  std::vector<Outcome> steps;    // each SET_CONTAINER, then SET_IOMMU
+  bool attached = false;         // every step succeeded
+  bool enforced = true;          // the kernel refuses maps outside the list
   iova::RangeSet usable;
-  std::vector<PlanHole> holes;    // the complement of `usable`, in order
+  std::vector<PlanHole> holes;       // the complement of `usable`, in order
   std::vector<HoleCause> relaxable;  // direct-relaxable regions: usable, identity map lost
   std::uint64_t pgsize_bitmap = 0;
   std::vector<std::string> problems;  // devices without a group, refusals, in words

@@ -36,7 +36,7 @@
 namespace iovakit::kernel {
 
 struct HostPlatform {
-  PlatformInput input;            // points into `host` (topology, tables)
+  PlatformInput input;  // points into `host` (topology, tables)
   KernelProfile profile;
   std::vector<std::string> notes;  // assumptions made, for people
 };

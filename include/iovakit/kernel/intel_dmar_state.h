@@ -70,7 +70,7 @@ struct IntelSlot {
 struct IntelUnitState {
   std::size_t drhd_index = 0;  // into acpi::Dmar::drhds
   bool include_all = false;
-  bool ignored = false;        // init_no_remapping_devices
+  bool ignored = false;  // init_no_remapping_devices
   std::vector<IntelSlot> slots;
 };
 
@@ -82,7 +82,7 @@ struct IntelRmrrState {
 struct IntelDmarState {
   // DMA remapping is up: the table parsed, no scope error, not disabled.
   bool remapping_enabled = false;
-  std::string disabled_reason;  // when not enabled, in the kernel's terms
+  std::string disabled_reason;        // when not enabled, in the kernel's terms
   std::vector<IntelUnitState> units;  // dmar_drhd_units order
   std::vector<IntelRmrrState> rmrrs;  // dmar_rmrr_units order (reverse table order)
   // Per topology device: index into `units` of the unit that owns it.
@@ -91,8 +91,7 @@ struct IntelDmarState {
   std::vector<std::string> kernel_log;
 };
 
-IntelDmarState intel_dmar_boot(const pci::Topology& topology, const acpi::Dmar& dmar,
-                               const IntelBootOptions& options);
+IntelDmarState intel_dmar_boot(const pci::Topology& topology, const acpi::Dmar& dmar, const IntelBootOptions& options);
 
 // The scopes of one structure in the pci layer's form (type, start bus, path).
 std::vector<pci::DeviceScope> to_pci_scopes(const std::vector<acpi::DeviceScope>& scopes);

@@ -59,7 +59,7 @@ namespace iovakit::kernel {
 
 inline constexpr std::uint64_t kIntelIoapicStart = 0xfee00000;  // IOAPIC_RANGE_START
 inline constexpr std::uint64_t kIntelIoapicSize = 0x100000;     // to IOAPIC_RANGE_END 0xfeefffff
-inline constexpr std::uint64_t kIsaFloppySize = 1ULL << 24;    // 16 MiB
+inline constexpr std::uint64_t kIsaFloppySize = 1ULL << 24;     // 16 MiB
 
 // device_rmrr_is_relaxable: PCI, and USB or display by the device's own class.
 bool intel_rmrr_relaxable(const pci::Topology& topology, std::size_t device);

@@ -122,15 +122,15 @@ struct GroupModel {
   unsigned id = 0;
   std::vector<std::size_t> members;  // group order (probe order)
   bool certain = true;
-  iova::ResvList regions;            // iommu_get_group_resv_regions
-  std::string sysfs;                 // /sys/kernel/iommu_groups/<id>/reserved_regions
+  iova::ResvList regions;  // iommu_get_group_resv_regions
+  std::string sysfs;       // /sys/kernel/iommu_groups/<id>/reserved_regions
   iova::Range aperture = iova::Range::full();
   std::uint64_t pgsize_bitmap = 0x1000;
   std::string geometry_explanation;
   bool isolated_msi = true;
-  std::string domain_type;           // /sys/kernel/iommu_groups/<id>/type
-  Outcome claim;                     // VFIO_GROUP_SET_CONTAINER, members rebound to vfio-pci
-  std::string claim_log;             // its dmesg line, if any
+  std::string domain_type;               // /sys/kernel/iommu_groups/<id>/type
+  Outcome claim;                         // VFIO_GROUP_SET_CONTAINER, members rebound to vfio-pci
+  std::string claim_log;                 // its dmesg line, if any
   std::vector<std::size_t> must_unbind;  // members whose current driver owns DMA
 };
 

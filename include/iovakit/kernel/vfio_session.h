@@ -48,8 +48,8 @@ namespace iovakit::kernel {
 struct VfioStep {
   enum class Verb : std::uint8_t { kBind, kGroup, kUnset, kIommu, kInfo, kMap, kUnmap, kWrite };
   Verb verb = Verb::kInfo;
-  std::string text;  // as given: "map=0x100000,0x1000"
-  pci::Bdf bdf;      // bind, group, unset
+  std::string text;         // as given: "map=0x100000,0x1000"
+  pci::Bdf bdf;             // bind, group, unset
   std::uint64_t value = 0;  // iommu type; map/unmap iova
   std::uint64_t size = 0;   // map/unmap
 };
@@ -71,8 +71,8 @@ struct VfioInfoObservation {
 struct VfioStepResult {
   VfioStep step;
   Outcome outcome;
-  std::string result;              // "0", "EINVAL", "0 unmapped=0x1000", "0 driver=vfio-pci"
-  std::vector<std::string> kmsg;   // kernel messages printed during the step
+  std::string result;             // "0", "EINVAL", "0 unmapped=0x1000", "0 driver=vfio-pci"
+  std::vector<std::string> kmsg;  // kernel messages printed during the step
   std::optional<VfioInfoObservation> info;
 };
 
