@@ -225,7 +225,7 @@ std::string print_findings(const host::Host& h, const host::ReservationMap& map,
   bool short_config = false;
   for (const auto& d : h.devices) short_config = short_config || d.config_size < 256;
   if (short_config) {
-    lines.push_back(
+    lines.emplace_back(
         "Some config spaces are 64 bytes (read without root): PCIe capabilities and ACS are unknown "
         "for those devices.");
   }
