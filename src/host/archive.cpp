@@ -157,7 +157,7 @@ Result<FileTree> read_tar(std::span<const std::uint8_t> bytes, std::string_view 
       path = field_string(block, kNameOffset, kNameSize);
       const std::string magic = field_string(block, kMagicOffset, 6);
       const std::string prefix = field_string(block, kPrefixOffset, kPrefixSize);
-      if (magic == "ustar" && !prefix.empty()) path = prefix + "/" + path;
+      if (magic == "ustar" && !prefix.empty()) path = fmt::format("{}/{}", prefix, path);
     }
     std::string link = long_link ? std::move(*long_link) : field_string(block, kLinkOffset, kLinkSize);
     long_name.reset();
@@ -176,7 +176,7 @@ Result<FileTree> read_tar(std::span<const std::uint8_t> bytes, std::string_view 
         auto target = normalize_tree_path(link);
         const FileNode* node = target ? tree.find(*target) : nullptr;
         if (node == nullptr || node->type != NodeType::kFile) {
-          return where("hard link '" + path + "' names '" + link + "', which is not an earlier file");
+          return where(fmt::format("hard link '{}' names '{}', which is not an earlier file", path, link));
         }
         total += node->data.size();
         if (total > options.max_total_bytes) return where("archive content exceeds the size limit");

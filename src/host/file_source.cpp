@@ -89,7 +89,7 @@ Result<std::string> FileSource::resolve_path(std::string_view path, bool follow_
     const std::string current = join(done);
     auto node = cached_lstat(current);
     if (!node) {
-      Error error = node.error();
+      const Error& error = node.error();
       return Error(error.code(), error.message(), Location{display(path), {}, {}});
     }
     if (node->type == NodeType::kSymlink) {
@@ -100,6 +100,8 @@ Result<std::string> FileSource::resolve_path(std::string_view path, bool follow_
       done.pop_back();
       if (!node->link_target.empty() && node->link_target.front() == '/') done.clear();
       auto target = split_path(node->link_target);
+      // Reverse iterators: clang 14 cannot use ranges::reverse_view with libstdc++ 12.
+      // NOLINTNEXTLINE(modernize-loop-convert)
       for (auto it = target.rbegin(); it != target.rend(); ++it) pending.push_front(std::move(*it));
       continue;
     }

@@ -117,8 +117,8 @@ Status FileTree::add_symlink(std::string_view path, std::string target) {
 Status FileTree::add_directory(std::string_view path) { return add(path, FileNode{NodeType::kDirectory, {}}); }
 
 const FileNode* FileTree::find(std::string_view path) const {
-  static const FileNode kRoot{NodeType::kDirectory, {}};
-  if (path.empty()) return &kRoot;
+  static const FileNode root{NodeType::kDirectory, {}};
+  if (path.empty()) return &root;
   auto it = nodes_.find(path);
   return it == nodes_.end() ? nullptr : &it->second;
 }
@@ -165,7 +165,7 @@ Status write_tree_to_directory(const FileTree& tree, const std::string& director
     return os_error(directory, "opendir");
   }
   for (const auto& [path, node] : tree.nodes()) {
-    const std::string full = directory + "/" + path;
+    const std::string full = std::string(directory).append("/").append(path);
     switch (node.type) {
       case NodeType::kDirectory:
         if (::mkdir(full.c_str(), 0755) != 0 && errno != EEXIST) return os_error(full, "mkdir");

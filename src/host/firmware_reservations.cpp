@@ -100,7 +100,7 @@ void map_rmrrs(const Host& host, const acpi::Dmar& dmar, ReservationMap& out) {
     }
     for (std::size_t i = 0; i < rmrr.scopes.size(); ++i) {
       const auto& s = rmrr.scopes[i];
-      if (used_scopes.count(i) != 0) continue;
+      if (used_scopes.contains(i)) continue;
       if (s.type == acpi::scope_type::kEndpoint || s.type == acpi::scope_type::kBridge) {
         out.notes.push_back(
             fmt::format("{}: {} at {:#x} names no PCI function of this host", label, scope_text(s), s.offset));
@@ -187,8 +187,8 @@ void map_stream(const acpi::Iort& iort, const acpi::IortNode& node, std::optiona
   }
 }
 
-void add_rmrs(const Host& host, const acpi::Iort& iort, const std::vector<StreamHit>& hits, FirmwareReservation base,
-              const std::string& via, ReservationMap& out) {
+void add_rmrs(const Host& host, const acpi::Iort& iort, const std::vector<StreamHit>& hits,
+              const FirmwareReservation& base, const std::string& via, ReservationMap& out) {
   const std::string table = table_name(host, &iort);
   std::size_t rmr_index = 0;
   for (const auto& node : iort.nodes) {
@@ -270,7 +270,7 @@ void map_rmrs(const Host& host, const acpi::Iort& iort, ReservationMap& out) {
     if (r.kind == ReservationKind::kRmr) used.insert(r.offset);
   }
   for (const auto& node : iort.nodes) {
-    if (!node.rmr || used.count(node.offset) != 0) continue;
+    if (!node.rmr || used.contains(node.offset)) continue;
     std::string ids;
     for (const auto& m : node.mappings) {
       ids += (ids.empty() ? "" : ", ") + fmt::format("{:#x}", m.output_base);

@@ -39,12 +39,12 @@ KernelInfo read_kernel_info(const FileSource& source, std::vector<Error>& issues
       if (auto version = kernel::KernelVersion::parse(info.release)) {
         info.version = *version;
       } else {
-        issues.push_back(Error(Errc::kParse, "kernel release does not parse: " + version.error().message(),
-                               Location{source.display("proc/sys/kernel/osrelease"), {}, {}}));
+        issues.emplace_back(Errc::kParse, "kernel release does not parse: " + version.error().message(),
+                            Location{source.display("proc/sys/kernel/osrelease"), {}, {}});
       }
     } else if (!info.version_text.empty()) {
-      issues.push_back(
-          Error(Errc::kParse, "kernel version does not parse", Location{source.display("proc/version"), {}, {}}));
+      issues.emplace_back(Errc::kParse, "kernel version does not parse",
+                          Location{source.display("proc/version"), {}, {}});
     }
   }
   if (auto text = optional_text(source, "proc/cmdline", issues)) {
@@ -67,8 +67,8 @@ void resolve_amd_features(Host& host) {
   for (auto& unit : host.units) {
     if (!unit.amd || unit.amd->values.size() != 2 || unit.amd->efr) continue;
     const auto& v = unit.amd->values;
-    const bool first = efrs.count(v[0]) != 0;
-    const bool second = efrs.count(v[1]) != 0;
+    const bool first = efrs.contains(v[0]);
+    const bool second = efrs.contains(v[1]);
     if (first != second) {
       unit.amd->efr = first ? v[0] : v[1];
       unit.amd->efr2 = first ? v[1] : v[0];
@@ -82,14 +82,14 @@ void cross_check(const FileSource& source, Host& host) {
   std::set<std::string> units;
   for (const auto& u : host.units) units.insert(u.name);
   for (const auto& d : host.devices) {
-    if (d.iommu_group && numbers.count(*d.iommu_group) == 0) {
-      host.issues.push_back(Error(Errc::kNotFound,
-                                  fmt::format("names IOMMU group {}, which is not listed", *d.iommu_group),
-                                  Location{source.display(d.sysfs_path + "/iommu_group"), {}, {}}));
+    if (d.iommu_group && !numbers.contains(*d.iommu_group)) {
+      host.issues.emplace_back(Errc::kNotFound,
+                               fmt::format("names IOMMU group {}, which is not listed", *d.iommu_group),
+                               Location{source.display(d.sysfs_path + "/iommu_group"), {}, {}});
     }
-    if (d.iommu && units.count(*d.iommu) == 0) {
-      host.issues.push_back(Error(Errc::kNotFound, "names IOMMU unit " + *d.iommu + ", which is not listed",
-                                  Location{source.display(d.sysfs_path + "/iommu"), {}, {}}));
+    if (d.iommu && !units.contains(*d.iommu)) {
+      host.issues.emplace_back(Errc::kNotFound, "names IOMMU unit " + *d.iommu + ", which is not listed",
+                               Location{source.display(d.sysfs_path + "/iommu"), {}, {}});
     }
   }
   for (const auto& g : host.groups) {
@@ -97,16 +97,16 @@ void cross_check(const FileSource& source, Host& host) {
       if (!m.bdf) continue;
       const auto index = host.find_device(*m.bdf);
       if (!index) {
-        host.issues.push_back(
-            Error(Errc::kNotFound, m.name + " is a member but not a listed PCI function",
-                  Location{source.display(fmt::format("sys/kernel/iommu_groups/{}/devices", g.number)), {}, {}}));
+        host.issues.emplace_back(
+            Errc::kNotFound, m.name + " is a member but not a listed PCI function",
+            Location{source.display(fmt::format("sys/kernel/iommu_groups/{}/devices", g.number)), {}, {}});
       } else if (host.devices[*index].iommu_group != g.number) {
-        host.issues.push_back(
-            Error(Errc::kParse,
-                  fmt::format("{} is a member, but its iommu_group link says {}", m.name,
-                              host.devices[*index].iommu_group ? std::to_string(*host.devices[*index].iommu_group)
-                                                               : std::string("nothing")),
-                  Location{source.display(fmt::format("sys/kernel/iommu_groups/{}/devices", g.number)), {}, {}}));
+        host.issues.emplace_back(
+            Errc::kParse,
+            fmt::format("{} is a member, but its iommu_group link says {}", m.name,
+                        host.devices[*index].iommu_group ? std::to_string(*host.devices[*index].iommu_group)
+                                                         : std::string("nothing")),
+            Location{source.display(fmt::format("sys/kernel/iommu_groups/{}/devices", g.number)), {}, {}});
       }
     }
   }
@@ -166,8 +166,8 @@ Result<Host> build_host(const FileSource& source, const HostOptions& options) {
   if (auto topology = pci::Topology::build(std::move(records))) {
     host.topology = std::move(*topology);
   } else {
-    host.issues.push_back(Error(topology.error().code(), "PCI topology: " + topology.error().message(),
-                                Location{source.display("sys/bus/pci/devices"), {}, {}}));
+    host.issues.emplace_back(topology.error().code(), "PCI topology: " + topology.error().message(),
+                             Location{source.display("sys/bus/pci/devices"), {}, {}});
   }
 
   host.groups = read_iommu_groups(source, host.issues);

@@ -64,7 +64,7 @@ std::vector<IommuGroup> read_iommu_groups(const FileSource& source, std::vector<
     const std::string dir = std::string(kGroupsDir) + "/" + name;
     const auto number = parse_sysfs_decimal(name);
     if (!number || *number < 0 || *number > 0xffffffffLL || std::to_string(*number) != name) {
-      issues.push_back(Error(Errc::kParse, "not an IOMMU group number", Location{source.display(dir), {}, {}}));
+      issues.emplace_back(Errc::kParse, "not an IOMMU group number", Location{source.display(dir), {}, {}});
       continue;
     }
     IommuGroup group;
@@ -98,10 +98,11 @@ std::vector<IommuGroup> read_iommu_groups(const FileSource& source, std::vector<
           issues.push_back(parsed.error());
         }
       } else if (text.error().code() == Errc::kExhausted) {
-        issues.push_back(Error(Errc::kExhausted,
-                               text.error().message() + ": a sysfs attribute holds at most one page, so this "
-                                                        "reserved_regions did not come from a kernel",
-                               text.error().where()));
+        issues.emplace_back(Errc::kExhausted,
+                            text.error().message() +
+                                ": a sysfs attribute holds at most one page, so this "
+                                "reserved_regions did not come from a kernel",
+                            text.error().where());
       } else {
         issues.push_back(text.error());
       }

@@ -77,7 +77,7 @@ IommuStatus assess_iommu(const Host& host) {
         "{} is registered ({} unit(s)) but the kernel created no IOMMU groups, so no device can "
         "be assigned.",
         label, s.units);
-    s.hints.push_back(
+    s.hints.emplace_back(
         "Look for DMAR/AMD-Vi errors in the kernel log: with Intel VT-d one device scope whose type "
         "does not match its device (\"Device scope type does not match\") stops DMA remapping without "
         "another message.");
@@ -91,62 +91,63 @@ IommuStatus assess_iommu(const Host& host) {
     switch (s.vendor) {
       case IommuVendor::kIntel:
         if (cmd.intel_iommu_on == false) {
-          s.hints.push_back("The kernel command line has intel_iommu=off: replace it with intel_iommu=on.");
+          s.hints.emplace_back("The kernel command line has intel_iommu=off: replace it with intel_iommu=on.");
         } else if (cmd.intel_iommu_on != true) {
-          s.hints.push_back(
+          s.hints.emplace_back(
               "Add intel_iommu=on to the kernel command line (needed unless the kernel was built with "
               "CONFIG_INTEL_IOMMU_DEFAULT_ON).");
         }
-        s.hints.push_back("Enable VT-d (\"Intel Virtualization Technology for Directed I/O\") in the firmware setup.");
+        s.hints.emplace_back(
+            "Enable VT-d (\"Intel Virtualization Technology for Directed I/O\") in the firmware setup.");
         break;
       case IommuVendor::kAmd:
-        if (cmd.amd_off) s.hints.push_back("The kernel command line has amd_iommu=off: remove it.");
-        s.hints.push_back(
+        if (cmd.amd_off) s.hints.emplace_back("The kernel command line has amd_iommu=off: remove it.");
+        s.hints.emplace_back(
             "AMD-Vi is on by default when the firmware has an IVRS table: enable \"IOMMU\" (AMD-Vi) "
             "in the firmware setup; amd_iommu=on is not a Linux option.");
         break;
       case IommuVendor::kArm:
-        s.hints.push_back(
+        s.hints.emplace_back(
             "Check that the kernel has the SMMU driver (CONFIG_ARM_SMMU_V3 / CONFIG_ARM_SMMU) and that "
             "the firmware does not hide the SMMU.");
         break;
       case IommuVendor::kVirtio:
-        s.hints.push_back("virtio-iommu puts a device in a group only once a driver binds it (docs/oracle.md D2).");
+        s.hints.emplace_back("virtio-iommu puts a device in a group only once a driver binds it (docs/oracle.md D2).");
         break;
       case IommuVendor::kNone:
       case IommuVendor::kUnknown:
         // Nothing says which vendor: one line per vendor.
-        s.hints.push_back(
+        s.hints.emplace_back(
             "Intel: enable VT-d in the firmware setup and boot with intel_iommu=on (on by default "
             "only in kernels built with CONFIG_INTEL_IOMMU_DEFAULT_ON).");
-        s.hints.push_back(
+        s.hints.emplace_back(
             "AMD: enable the IOMMU (AMD-Vi) in the firmware setup; Linux turns it on by itself when "
             "the firmware has an IVRS table (amd_iommu=on is not a Linux option; remove amd_iommu=off "
             "or iommu=off if present).");
-        s.hints.push_back(
+        s.hints.emplace_back(
             "Arm: the firmware must describe the SMMU (IORT or device tree) and the kernel needs its "
             "driver (CONFIG_ARM_SMMU_V3 or CONFIG_ARM_SMMU).");
-        s.hints.push_back(
+        s.hints.emplace_back(
             "In a VM: give it a virtual IOMMU (QEMU: -device intel-iommu,caching-mode=on with "
             "-machine q35, or -device virtio-iommu-pci).");
         if (host.live && host.firmware.present.empty() && host.firmware.errors.empty()) {
-          s.notes.push_back("No IOMMU table in /sys/firmware/acpi/tables: the firmware describes no IOMMU.");
+          s.notes.emplace_back("No IOMMU table in /sys/firmware/acpi/tables: the firmware describes no IOMMU.");
         }
         break;
     }
-    if (cmd.iommu_off) s.hints.push_back("The kernel command line has iommu=off: remove it.");
-    s.notes.push_back(
+    if (cmd.iommu_off) s.hints.emplace_back("The kernel command line has iommu=off: remove it.");
+    s.notes.emplace_back(
         "iommu=pt does not enable an IOMMU: it only gives host drivers identity domains once one "
         "is on.");
   }
 
   if (cmd.iommu_pt == true || cmd.passthrough == true) {
-    s.notes.push_back(
+    s.notes.emplace_back(
         "iommu=pt / iommu.passthrough=1: host drivers use identity (pass-through) domains; VFIO still "
         "gets translated domains, so assignment is unaffected.");
   }
   if (cmd.intel_relax_rmrr) {
-    s.notes.push_back(
+    s.notes.emplace_back(
         "intel_iommu=relax_rmrr is not a mainline option: this kernel carries the out-of-tree relaxable-"
         "RMRR patch (kiler129/relax-intel-rmrr or a distribution variant), which mainline ignores.");
   }
@@ -155,7 +156,7 @@ IommuStatus assess_iommu(const Host& host) {
                       " (out-of-tree ACS override patch): the groups do not reflect hardware isolation.");
   }
   if (cmd.allow_unsafe_interrupts == true) {
-    s.notes.push_back(
+    s.notes.emplace_back(
         "vfio_iommu_type1.allow_unsafe_interrupts=1: VFIO accepts platforms without interrupt "
         "remapping.");
   }

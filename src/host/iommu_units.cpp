@@ -40,8 +40,8 @@ std::optional<std::uint64_t> register_file(const FileSource& source, const std::
   if (!text) return std::nullopt;
   auto value = parse_register_hex(*text);
   if (!value) {
-    issues.push_back(Error(Errc::kParse, fmt::format("not a hex register value: \"{}\"", acpi::printable(trim(*text))),
-                           Location{source.display(path), {}, {}}));
+    issues.emplace_back(Errc::kParse, fmt::format("not a hex register value: \"{}\"", acpi::printable(trim(*text))),
+                        Location{source.display(path), {}, {}});
   }
   return value;
 }
@@ -148,9 +148,8 @@ std::vector<IommuUnit> read_iommu_units(const FileSource& source, std::vector<Er
           rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
         }
         if (!ok || amd.values.size() > 2) {
-          issues.push_back(Error(Errc::kParse,
-                                 "not one or two hex values: \"" + acpi::printable(amd.features_text) + "\"",
-                                 Location{source.display(*dir + "/amd-iommu/features"), {}, {}}));
+          issues.emplace_back(Errc::kParse, "not one or two hex values: \"" + acpi::printable(amd.features_text) + "\"",
+                              Location{source.display(*dir + "/amd-iommu/features"), {}, {}});
           amd.values.clear();
         }
         if (amd.values.size() == 1) amd.efr = amd.values[0];
@@ -170,7 +169,8 @@ std::vector<IommuUnit> read_iommu_units(const FileSource& source, std::vector<Er
         // Each entry is a link to the device (iommu_device_link); reading it
         // also puts it in a snapshot.
         for (const auto& device : *devices) {
-          if (auto target = source.read_link(devices_dir + "/" + device); !target) issues.push_back(target.error());
+          if (auto target = source.read_link(std::string(devices_dir).append("/").append(device)); !target)
+            issues.push_back(target.error());
         }
         unit.devices = std::move(*devices);
       } else {

@@ -45,8 +45,6 @@ void decode_intel(std::string_view value, IommuCmdline& out) {
       out.intel_iommu_on = false;
     } else if (starts_with(word, "igfx_off")) {
       out.intel_igfx_off = true;
-    } else if (starts_with(word, "forcedac")) {
-      // iommu.forcedac=1 in later kernels; no effect on reserved regions.
     } else if (starts_with(word, "strict")) {
       out.intel_strict = true;
     } else if (starts_with(word, "sp_off")) {
@@ -55,11 +53,11 @@ void decode_intel(std::string_view value, IommuCmdline& out) {
       out.intel_sm_on = true;
     } else if (starts_with(word, "sm_off")) {
       out.intel_sm_off = true;
-    } else if (starts_with(word, "tboot_noforce")) {
-      // tboot only.
     } else if (word == "relax_rmrr") {
       out.intel_relax_rmrr = true;
-    } else {
+    } else if (!starts_with(word, "forcedac") && !starts_with(word, "tboot_noforce")) {
+      // forcedac (iommu.forcedac=1 later) and tboot_noforce are valid but
+      // change nothing iovakit models; anything else is unknown.
       out.intel_unknown.push_back(word);
     }
   }
@@ -126,6 +124,8 @@ std::optional<bool> parse_kernel_bool(std::string_view text) {
 }
 
 std::optional<std::optional<std::string>> KernelCommandLine::find(std::string_view name) const {
+  // The last one wins; reverse iterators, as clang 14 cannot use ranges::reverse_view with libstdc++ 12.
+  // NOLINTNEXTLINE(modernize-loop-convert)
   for (auto it = params.rbegin(); it != params.rend(); ++it) {
     if (name_equal(it->name, name)) return it->value;
   }

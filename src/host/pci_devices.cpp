@@ -119,9 +119,9 @@ std::optional<PciReading> read_one(const FileSource& source, const std::string& 
                                             config_bytes->size());
   auto config = pci::ConfigSpace::parse(bytes, {.virtual_function = dev.physfn.has_value()});
   if (!config) {
-    Error e = config.error();
-    issues.push_back(Error(e.code(), "config space: " + e.message(),
-                           Location{source.display(attr("config")), {}, e.where().offset}));
+    const Error& e = config.error();
+    issues.emplace_back(e.code(), "config space: " + e.message(),
+                        Location{source.display(attr("config")), {}, e.where().offset});
     return std::nullopt;
   }
   dev.config_size = config->size();

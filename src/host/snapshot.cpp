@@ -1,5 +1,6 @@
 #include "iovakit/host/snapshot.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -19,7 +20,7 @@ namespace iovakit::host {
 namespace {
 
 const std::vector<AllowRule>& rules() {
-  static const std::vector<AllowRule> kRules = [] {
+  static const std::vector<AllowRule> list = [] {
     std::vector<AllowRule> r;
     const auto add = [&r](std::string_view p, NodeType t, std::string_view why) { r.push_back({p, t, why}); };
     add("proc/version", NodeType::kFile, "kernel version (kernel_info.h)");
@@ -54,7 +55,7 @@ const std::vector<AllowRule>& rules() {
     add("sys/firmware/acpi/tables/{table}", NodeType::kFile, "DMAR, IVRS, IORT (firmware_tables.h)");
     return r;
   }();
-  return kRules;
+  return list;
 }
 
 std::vector<std::string_view> split(std::string_view text) {
@@ -121,10 +122,9 @@ bool match_snapshot_pattern(std::string_view pattern, std::string_view path) {
 }
 
 bool snapshot_allows(std::string_view path, NodeType type) {
-  for (const auto& rule : rules()) {
-    if (rule.type == type && match_snapshot_pattern(rule.pattern, path)) return true;
-  }
-  return false;
+  return std::any_of(rules().begin(), rules().end(), [&](const AllowRule& rule) {
+    return rule.type == type && match_snapshot_pattern(rule.pattern, path);
+  });
 }
 
 Result<SnapshotResult> capture_snapshot(const FileSource& source, const SnapshotOptions& options) {
@@ -136,6 +136,9 @@ Result<SnapshotResult> capture_snapshot(const FileSource& source, const Snapshot
 
   SnapshotResult out;
   out.host_issues = std::move(host->issues);
+  // build_host's first check (a sys/ folder) reads nothing, so nothing
+  // records it; a root where nothing below sys/ was usable still has one.
+  if (auto status = out.tree.add_directory("sys"); !status) return status.error();
   for (const auto& access : log.entries) {
     if (!snapshot_allows(access.path, access.type)) {
       return Error(Errc::kUnsupported,
