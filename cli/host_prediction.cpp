@@ -43,6 +43,8 @@ HostComparison compare_prediction(const host::Host& h, const kernel::PlatformPre
     for (const auto& m : r.members) c.reported_devices.push_back(m.name);
     std::sort(c.reported_devices.begin(), c.reported_devices.end());
     c.reported_regions = r.reserved_regions;
+    c.modelled =
+        std::any_of(r.members.begin(), r.members.end(), [](const host::GroupMember& m) { return m.bdf.has_value(); });
     for (const auto& m : r.members) {
       if (!m.bdf) continue;
       const auto d = t.find(*m.bdf);
@@ -99,13 +101,16 @@ std::string print_comparison(const HostComparison& c, const report::Style& style
       "\n";
   report::Table table({{"GROUP", report::Align::kRight}, {"DEVICES"}, {"RESERVED_REGIONS"}, {"VFIO CLAIM"}});
   for (const GroupComparison& g : c.groups) {
-    const std::string devices = !g.reported         ? "predicted only"
+    const std::string devices = !g.modelled         ? "not modelled (no PCI member)"
+                                : !g.reported       ? "predicted only"
                                 : !g.predicted      ? "not predicted"
                                 : g.devices_match() ? "same"
                                                     : "differ";
     const std::string regions = !g.reported || !g.predicted ? "-" : g.regions_match() ? "same" : "differ";
     table.add_row({std::to_string(g.number),
-                   report::Cell(devices, devices == "same" ? report::Tone::kGood : report::Tone::kBad),
+                   report::Cell(devices, devices == "same" ? report::Tone::kGood
+                                         : !g.modelled     ? report::Tone::kDim
+                                                           : report::Tone::kBad),
                    report::Cell(regions, regions == "same" ? report::Tone::kGood : report::Tone::kBad),
                    report::Cell(g.claim.empty() ? "-" : g.claim,
                                 g.claim == "ok" ? report::Tone::kGood : report::Tone::kWarning)});
@@ -153,6 +158,7 @@ report::Json comparison_json(const HostComparison& c) {
                       {"reported", g.reported},
                       {"predicted", g.predicted},
                       {"matches", g.matches()},
+                      {"modelled", g.modelled},
                       {"reported_devices", g.reported_devices},
                       {"predicted_devices", g.predicted_devices},
                       {"reported_reserved_regions", g.reported_regions},

@@ -85,7 +85,7 @@ TEST_P(BadSysfs, ClearIssueNamingThePath) {
   EXPECT_NE(e->message().find(c.message), std::string::npos) << e->to_string();
   EXPECT_EQ(e->where().source.rfind("fixture:", 0), 0U) << "locations name the root too: " << e->to_string();
   EXPECT_EQ(h.devices.size(), c.devices) << all_issues(h);
-  EXPECT_EQ(h.groups.size(), 7U);
+  EXPECT_EQ(h.groups.size(), 6U);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, BadSysfs, ::testing::ValuesIn(bad_inputs()),

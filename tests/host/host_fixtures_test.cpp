@@ -52,7 +52,7 @@ std::vector<FixtureCase> cases() {
        testing::intel_laptop,
        IommuVendor::kIntel,
        11,
-       7,
+       6,
        {UnitKind::kIntel, UnitKind::kIntel},
        39,
        {{K::kRmrr, "0000:00:14.0", 0, 0x90, M::kScopeExact, 0x3e2e0000, 0x3e2fffff},

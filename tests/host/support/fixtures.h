@@ -116,27 +116,26 @@ inline SysfsFixture intel_laptop() {
          .config = endpoint(0x144d, 0xa804, 0x010802, false, PcieType::kEndpoint),
          .parent = "0000:00:1c.0",
          .driver = "nvme",
-         .group = 5,
+         .group = 4,  // the root port has no ACS capability: pci_device_group joins its group
          .iommu = "dmar1"});
-  f.pci({.bdf = "0000:00:1f.0", .config = legacy(0x8086, 0x9d4e, 0x060100, true), .group = 6, .iommu = "dmar1"});
-  f.pci({.bdf = "0000:00:1f.2", .config = legacy(0x8086, 0x9d21, 0x058000, true), .group = 6, .iommu = "dmar1"});
+  f.pci({.bdf = "0000:00:1f.0", .config = legacy(0x8086, 0x9d4e, 0x060100, true), .group = 5, .iommu = "dmar1"});
+  f.pci({.bdf = "0000:00:1f.2", .config = legacy(0x8086, 0x9d21, 0x058000, true), .group = 5, .iommu = "dmar1"});
   f.pci({.bdf = "0000:00:1f.3",
          .config = legacy(0x8086, 0x9d71, 0x040380, true),
          .driver = "snd_hda_intel",
-         .group = 6,
+         .group = 5,
          .iommu = "dmar1"});
   f.pci({.bdf = "0000:00:1f.4",
          .config = legacy(0x8086, 0x9d23, 0x0c0500, true),
          .driver = "i801_smbus",
-         .group = 6,
+         .group = 5,
          .iommu = "dmar1"});
   f.group(0, "DMA-FQ", group_regions({intel_device({igd_rmrr})}));
   f.group(1, "DMA-FQ", group_regions({intel_device({})}));
   f.group(2, "DMA-FQ", group_regions({intel_device({xhci_rmrr}), intel_device({})}));
   f.group(3, "DMA-FQ", group_regions({intel_device({})}));
-  f.group(4, "DMA-FQ", group_regions({intel_device({})}));
-  f.group(5, "DMA-FQ", group_regions({intel_device({})}));
-  f.group(6, "DMA-FQ", group_regions({intel_device({}, true), intel_device({}), intel_device({}), intel_device({})}));
+  f.group(4, "DMA-FQ", group_regions({intel_device({}), intel_device({})}));
+  f.group(5, "DMA-FQ", group_regions({intel_device({}, true), intel_device({}), intel_device({}), intel_device({})}));
   f.table("DMAR", read_data("acpi/dmar/microsoft_surface-book-2_linux-surface.dat"));
   return f;
 }
