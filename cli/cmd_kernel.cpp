@@ -1,6 +1,5 @@
 // iovakit kernel: show the kernel profile the model applies (preset or
 // version, plus --set overrides), or list the presets.
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -10,6 +9,7 @@
 
 #include "command.h"
 #include "exit_codes.h"
+#include "iovakit/host/file_source.h"
 #include "iovakit/kernel/kernel_profile.h"
 #include "iovakit/report/iova_json.h"
 #include "iovakit/report/table.h"
@@ -31,12 +31,14 @@ report::Json profile_json(const kernel::KernelProfile& p) {
   return {{"name", p.name}, {"version", p.version.to_string()}, {"summary", p.summary}, {"features", flags}};
 }
 
-// The running kernel's version, from /proc/version.
-Result<kernel::KernelVersion> running_kernel() {
-  std::ifstream in("/proc/version");
-  std::string line;
-  if (!in || !std::getline(in, line)) return Error(Errc::kIo, "cannot read /proc/version; pass --kernel X.Y");
-  return kernel::KernelVersion::parse(line);
+// The host's kernel version, from /proc/version of --root (the running
+// system by default).
+Result<kernel::KernelVersion> running_kernel(const std::string& root) {
+  auto source = host::open_root(root);
+  if (!source) return source.error();
+  auto line = (*source)->read_file("proc/version", 1U << 16U);
+  if (!line) return Error(line.error().code(), line.error().message() + "; pass --kernel X.Y", line.error().where());
+  return kernel::KernelVersion::parse(*line);
 }
 
 int run_kernel(const KernelOptions& opt, const Context& ctx) {
@@ -56,7 +58,7 @@ int run_kernel(const KernelOptions& opt, const Context& ctx) {
 
   Result<kernel::KernelProfile> profile = Error(Errc::kInvalidArgument, "no kernel");
   if (opt.kernel.empty()) {
-    auto version = running_kernel();
+    auto version = running_kernel(ctx.root);
     if (!version) {
       std::cerr << "iovakit kernel: " << version.error().to_string() << "\n";
       return kExitBadInput;
@@ -95,7 +97,8 @@ void add_kernel_command(CLI::App& app, Context& ctx) {
   CLI::App* cmd = app.add_subcommand(
       "kernel", "Show the kernel profile the model applies: the behaviour flags of a kernel version or preset");
   cmd->add_option("--kernel", opt->kernel,
-                  "Kernel version (6.1, 6.1.0-18-amd64) or preset name; default: the running kernel");
+                  "Kernel version (6.1, 6.1.0-18-amd64) or preset name; default: the host's kernel "
+                  "(/proc/version of --root)");
   cmd->add_option("--set", opt->overrides, "Override one flag, flag=value (repeatable), for backporting kernels");
   auto* list = cmd->add_flag("--list", opt->list, "List the presets");
   cmd->add_flag("--json", opt->json, "Print JSON (schemas iovakit.kernel/1, iovakit.kernel-presets/1)");

@@ -15,6 +15,9 @@ namespace iovakit::cli {
 // selected subcommand's callback sets.
 struct Context {
   report::ColorMode color = report::ColorMode::kAuto;
+  // --root: the host to read, "/" (the running system) unless a captured
+  // folder or .tar.gz is given. Every command that reads the host uses it.
+  std::string root = "/";
   int exit_code = 0;
 
   [[nodiscard]] report::Style out_style() const;
@@ -23,5 +26,9 @@ struct Context {
 void add_resv_command(CLI::App& app, Context& ctx);
 void add_kernel_command(CLI::App& app, Context& ctx);
 void add_acpi_command(CLI::App& app, Context& ctx);
+void add_host_command(CLI::App& app, Context& ctx);
+void add_snapshot_command(CLI::App& app, Context& ctx);
+void add_predict_command(CLI::App& app, Context& ctx);
+void add_ranges_command(CLI::App& app, Context& ctx);
 
 }  // namespace iovakit::cli

@@ -31,6 +31,10 @@ int run(int argc, char** argv) {
   app.add_option("--color", color, "Colour in human output: auto (only on a terminal), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->default_str("auto");
+  app.add_option("--root", ctx.root,
+                 "Read this host instead of the running system: a captured folder or .tar.gz "
+                 "(iovakit snapshot), or a sysfs root")
+      ->default_str("/");
   app.parse_complete_callback([&ctx, &color] {
     ctx.color = color == "always"  ? report::ColorMode::kAlways
                 : color == "never" ? report::ColorMode::kNever
@@ -40,6 +44,10 @@ int run(int argc, char** argv) {
   add_resv_command(app, ctx);
   add_kernel_command(app, ctx);
   add_acpi_command(app, ctx);
+  add_host_command(app, ctx);
+  add_snapshot_command(app, ctx);
+  add_predict_command(app, ctx);
+  add_ranges_command(app, ctx);
 
   try {
     app.parse(argc, argv);

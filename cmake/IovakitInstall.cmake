@@ -22,5 +22,8 @@ install(FILES ${PROJECT_BINARY_DIR}/iovakitConfig.cmake ${PROJECT_BINARY_DIR}/io
 # The .pc file finds its prefix relative to itself, so an installed tree can be
 # moved (or installed with `cmake --install --prefix`).
 file(RELATIVE_PATH IOVAKIT_PC_TO_PREFIX "/root/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/root")
+if(IOVAKIT_WITH_LIBPCI)
+  set(IOVAKIT_PC_LIBPCI libpci)
+endif()
 configure_file(cmake/iovakit.pc.in ${PROJECT_BINARY_DIR}/iovakit.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/iovakit.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

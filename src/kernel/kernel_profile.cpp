@@ -70,8 +70,12 @@ KernelProfile profile_for_version(const KernelVersion& version) {
       version >= v(5, 3) ? iova::ResvMergeAlgorithm::kSortedStack : iova::ResvMergeAlgorithm::kRecursiveOverlap;
   f.resv_sysfs_emit = version >= v(6, 4);
   f.core_require_direct = version >= v(6, 6);
+  f.vfio_claim_dma_owner = version >= v(5, 19);
+  f.dma_fq_type = version >= v(5, 15);
   f.intel_relaxable_rmrr = version >= v(5, 3);
   f.intel_rmrr_attach_refused = version >= v(3, 17) && version < v(6, 6);
+  f.intel_rmrr_via_bridge = version >= v(5, 3);
+  f.intel_isa_resv_region = version >= v(5, 3);
   f.intel_floppy_wa = true;
   // The generic page-table conversions (iommupt: d373449d8e97 for VT-d,
   // 789a5913b29c for AMD) were merged for v6.19.
@@ -145,8 +149,12 @@ struct FlagSpec {
 constexpr FlagSpec kBoolFlags[] = {
     {"resv_sysfs_emit", &KernelFeatures::resv_sysfs_emit},
     {"core_require_direct", &KernelFeatures::core_require_direct},
+    {"vfio_claim_dma_owner", &KernelFeatures::vfio_claim_dma_owner},
+    {"dma_fq_type", &KernelFeatures::dma_fq_type},
     {"intel_relaxable_rmrr", &KernelFeatures::intel_relaxable_rmrr},
     {"intel_rmrr_attach_refused", &KernelFeatures::intel_rmrr_attach_refused},
+    {"intel_rmrr_via_bridge", &KernelFeatures::intel_rmrr_via_bridge},
+    {"intel_isa_resv_region", &KernelFeatures::intel_isa_resv_region},
     {"intel_floppy_wa", &KernelFeatures::intel_floppy_wa},
     {"amd_ht_range_ignore", &KernelFeatures::amd_ht_range_ignore},
     {"type1_iova_list", &KernelFeatures::type1_iova_list},

@@ -103,7 +103,7 @@ TEST(KernelProfile, OverridesFlipOneFlagAndRenameTheProfile) {
 
 TEST(KernelProfile, DescribeListsEveryFlag) {
   const auto flags = describe_features(find_preset("6.1")->features);
-  EXPECT_EQ(flags.size(), 18U);
+  EXPECT_EQ(flags.size(), 22U);
   EXPECT_EQ(flags[0], (std::pair<std::string, std::string>{"resv_merge", "sorted-stack"}));
 }
 

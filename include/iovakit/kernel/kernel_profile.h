@@ -81,6 +81,17 @@ struct KernelFeatures {
   // requested this device have a 1:1 IOMMU mapping, ..." (v6.6,
   // __iommu_device_set_domain, dev->iommu->require_direct), any vendor.
   bool core_require_direct = true;
+  // VFIO claims DMA ownership of the whole group when the group joins a
+  // container (VFIO_GROUP_SET_CONTAINER -> iommu_group_claim_dma_owner,
+  // v5.19, 70693f470848 "vfio: Set DMA ownership for VFIO devices"), so an
+  // IOMMU driver's refusal surfaces there. Before, the refusal came from
+  // iommu_attach_group inside vfio_iommu_type1_attach_group, at
+  // VFIO_SET_IOMMU for the first group.
+  bool vfio_claim_dma_owner = true;
+  // A lazy-invalidation DMA domain is its own type and its sysfs `type`
+  // reads "DMA-FQ" (v5.15, 26225bea1d84 "iommu: Introduce explicit type for
+  // non-strict DMA domains"); before, "DMA" either way.
+  bool dma_fq_type = true;
 
   // --- Intel VT-d (drivers/iommu/intel/iommu.c)
   // USB (class 0x0c03) and display (0x03) RMRRs are reported as
@@ -92,6 +103,15 @@ struct KernelFeatures {
   // platform RMRR requirement.  Contact your platform vendor." (v3.17 through
   // v6.5; removed in v6.6 for the core rule above).
   bool intel_rmrr_attach_refused = false;
+  // An RMRR whose scope names a bridge reaches every device below it, in
+  // get_resv_regions and device_has_rmrr (v5.3, "iommu/vt-d: Handle RMRR with
+  // PCI bridge device scopes", is_downstream_to_pci_bridge). Before, only the
+  // device in the slot itself.
+  bool intel_rmrr_via_bridge = true;
+  // The ISA 0-16 MiB identity map is reported as a reserved region (v5.3,
+  // d850c2ee5fe22 "iommu/vt-d: Expose ISA direct mapping region via
+  // iommu_get_resv_regions"); before, the driver mapped it silently.
+  bool intel_isa_resv_region = true;
   // CONFIG_INTEL_IOMMU_FLOPPY_WA: ISA bridges (class 0x0601) get
   // [0, 16 MiB) as DIRECT_RELAXABLE. def_bool y on x86; since the 2025
   // Kconfig fix (also taken into stable trees) only with BLK_DEV_FD, which

@@ -219,6 +219,10 @@ class Type1Container {
   Outcome map_dma(const DmaMapRequest& request);
   DmaUnmapReply unmap_dma(const DmaUnmapRequest& request);
 
+  // The vfio_iommu_type1 module parameter allow_unsafe_interrupts (mode
+  // 0644: root may change it at run time; read at each attach).
+  void set_allow_unsafe_interrupts(bool allow) { allow_unsafe_interrupts_ = allow; }
+
   // --- iovakit's questions
   // Every reserved region and aperture edge a mapping [iova, iova+size-1]
   // overlaps, whether or not the kernel refuses it (it does not before

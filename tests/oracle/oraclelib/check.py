@@ -29,7 +29,11 @@ from dataclasses import dataclass, field
 from .guest import Facts, Step
 from .scenario import Scenario
 
-SOURCES = ("reference", "iovakit", "both")
+SOURCES = ("reference", "iovakit", "both", "auto")
+# What `iovakit predict --json` predicts. Under "auto" (the default) these
+# kinds are checked against both sources when iovakit ran in the guest; dmesg
+# lines stay reference-only (iovakit does not predict the whole boot log).
+IOVAKIT_KINDS = {"group", "groups", "steps", "kmsg", "info"}
 # Probe steps that must carry an explicit expectation; the others default to success.
 MUST_EXPECT = {"group", "unset", "iommu", "map", "unmap"}
 SENTINEL = 0xAA
@@ -78,7 +82,7 @@ class IovakitSource:
     def __init__(self, facts: Facts) -> None:
         self.pred: dict = {}
         self.error = ""
-        run = facts.iovakit.get("predict")
+        run = facts.iovakit.get("predict")  # iovakit predict --json (schema iovakit.predict/1)
         if run is None:
             self.error = "iovakit was not asked to predict (no 'predict' command in the guest)"
             return
@@ -90,16 +94,21 @@ class IovakitSource:
     def expect(self, kind: str, key: str, fld: str):
         p = self.pred
         if kind == "group":
+            member = key.removesuffix(" (after the probe)")
             for g in p.get("groups", []):
-                if key in g.get("devices", []):
+                if member in g.get("devices", []):
                     return g.get(fld)
             return None
+        if kind == "kmsg":
+            return p.get("kmsg", {}).get(key)
         if kind == "groups":
             return p.get("groups_count")
         if kind == "steps":
             return p.get("steps", {}).get(key)
         if kind == "info":
-            return p.get("info", {}).get(fld)
+            n = int(key.split("(#")[1].rstrip(")")) if "(#" in key else 1
+            infos = p.get("infos", [p.get("info", {})])
+            return infos[n - 1].get(fld) if len(infos) >= n else None
         return None
 
 
@@ -174,8 +183,14 @@ class Checker:
         self.entry: dict = {}  # the expectation being checked
 
     def sources(self, kind: str) -> list[str]:
-        """--expect, else the entry's own `source`, else [expect_source] for the kind, else reference."""
-        s = self.override or self.entry.get("source") or self.scn.expect_source.get(kind, "reference")
+        """--expect, else the entry's own `source`, else [expect_source] for the kind, else "auto": both for
+        the kinds iovakit predicts when it ran in the guest, reference otherwise."""
+        s = self.override if self.override not in (None, "auto") else None
+        s = s or self.entry.get("source") or self.scn.expect_source.get(kind, "auto")
+        if s == "auto":
+            s = "both" if self.ctx.iovakit_in_guest and kind in IOVAKIT_KINDS else "reference"
+        if s == "both" and kind not in IOVAKIT_KINDS:
+            s = "reference"
         return ["reference", "iovakit"] if s == "both" else [s]
 
     def compare(self, kind: str, key: str, fld: str, ref, observed, cite: str, eq=None, note: str = "") -> None:

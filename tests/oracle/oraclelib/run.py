@@ -46,6 +46,14 @@ class Env:
     keep_going: bool = False
 
 
+def predict_command(scn: Scenario) -> str:
+    """iovakit's prediction in the guest: firmware tables + topology of the live
+    system (never its reserved_regions), and the probe's steps replayed on the
+    model."""
+    steps = " ".join(f"--step {s}" for s in scn.steps)
+    return f"predict|iovakit predict --json {steps}".rstrip()
+
+
 def find_iovakit(explicit: str | None) -> Path | None:
     """The static iovakit for the guest: --iovakit (must exist), else
     $IOVAKIT_ORACLE_IOVAKIT or build/static/cli/iovakit when built. Without it
@@ -198,7 +206,7 @@ def run_scenario(env: Env, scn: Scenario, tag: str, expect: str | None = None) -
     if scn.rmrrs or scn.drop_drhd_scopes:
         aml = injected_dmar(env, scn, kernel, base, run_dir)
         parts.append(dmar.override_cpio(aml))
-    cmds = DEFAULT_IOVAKIT_CMDS + scn.iovakit + env.iovakit_cmds
+    cmds = DEFAULT_IOVAKIT_CMDS + [predict_command(scn)] + scn.iovakit + env.iovakit_cmds
     config = {"ORACLE_MODE": "run", "ORACLE_PROBE": " ".join(scn.steps), "ORACLE_IOVAKIT": "\n".join(cmds)}
     idx = ModuleIndex(kernel.modules_dir)
     wanted = scn.machine["modules"] + [m for m in scn.machine["optional_modules"] if idx.has(m)]

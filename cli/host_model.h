@@ -1,0 +1,44 @@
+// What `predict` and `ranges` share: read the host (--root), choose the
+// kernel profile (--kernel, --set), and run the kernel model on it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "command.h"
+#include "iovakit/host/host.h"
+#include "iovakit/kernel/host_platform.h"
+#include "iovakit/kernel/platform_prediction.h"
+#include "iovakit/result.h"
+
+namespace iovakit::cli {
+
+struct ModelOptions {
+  std::string kernel;                  // preset or X.Y; empty: the host's kernel
+  std::vector<std::string> overrides;  // flag=value
+  std::vector<std::string> assign;     // BDFs bound to vfio-pci
+};
+
+void add_model_options(CLI::App& cmd, ModelOptions& opt);
+
+struct HostModel {
+  std::unique_ptr<host::Host> host;  // stable address: the prediction points into it
+  kernel::HostPlatform platform;
+  kernel::PlatformPrediction prediction;
+  std::vector<std::size_t> assigned;  // topology indexes of --assign / --device
+};
+
+// Errors are already worded for the user; `exit_code` says which.
+struct ModelError {
+  int exit_code = 0;
+  std::string message;
+};
+
+// `devices`: BDFs the caller treats as assigned (added to --assign).
+std::variant<HostModel, ModelError> load_host_model(const Context& ctx, const ModelOptions& opt,
+                                                    const std::vector<std::string>& devices = {});
+
+}  // namespace iovakit::cli
