@@ -5,12 +5,21 @@
 
 namespace iovakit::iova {
 
-RangeCache::RangeCache(std::uint32_t max_granules, std::uint32_t depth) : max_granules_(max_granules), depth_(depth) {}
+RangeCache::RangeCache(std::uint32_t max_granules, std::uint32_t depth)
+    : max_granules_(std::min(max_granules, kMaxGranules)), depth_(depth) {}
+
+// The first push (the storage does not exist yet) or a full stack.
+RangeCache::Push RangeCache::push_slow(std::uint64_t first, std::uint64_t c) {
+  if (capacity_ != 0 || depth_ == 0) return Push::kFull;
+  allocate_storage();
+  return push(first, c + 1);
+}
 
 void RangeCache::allocate_storage() {
   const std::size_t slots = std::size_t{max_granules_} * depth_;
   stacks_.assign(slots, 0);
-  counts_.assign(max_granules_, 0);
+  counts_.fill(0);
+  capacity_ = depth_;
   // At least twice as many buckets as ranges can be parked, so that linear
   // probes stay short and never wrap around a full table.
   const std::size_t buckets = std::bit_ceil(std::max<std::size_t>(16, 2 * slots));
@@ -68,7 +77,7 @@ std::optional<std::uint64_t> RangeCache::pop_below(std::uint64_t c, std::uint64_
 }
 
 bool RangeCache::remove(std::uint64_t first, std::uint64_t granules) {
-  if (size_ == 0 || granules == 0 || granules > max_granules_) return false;
+  if (size_ == 0 || granules == 0 || granules > max_granules_) return false;  // size_ != 0: the storage exists
   const auto c = static_cast<std::size_t>(granules - 1);
   std::uint64_t* stack = stacks_.data() + c * depth_;
   for (std::uint32_t i = 0; i < counts_[c]; ++i) {
@@ -82,7 +91,7 @@ bool RangeCache::remove(std::uint64_t first, std::uint64_t granules) {
 }
 
 void RangeCache::clear() {
-  std::fill(counts_.begin(), counts_.end(), 0);
+  counts_.fill(0);
   std::fill(table_.begin(), table_.end(), kEmpty);
   size_ = 0;
 }
