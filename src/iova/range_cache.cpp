@@ -60,10 +60,18 @@ void RangeCache::table_erase_slow(std::uint64_t key) {
   table_[hole] = kEmpty;
 }
 
-// The top of the stack is above the limit: take the most recent one below it.
-std::optional<std::uint64_t> RangeCache::pop_below(std::uint64_t c, std::uint64_t high) {
+// What pop() does not do inline: the top of the stack is above the limit
+// (take the most recent one below it), or its key does not sit alone in its
+// home bucket.
+std::uint64_t RangeCache::pop_slow(std::uint64_t c, std::uint64_t high) {
   const std::uint32_t n = counts_[c];
   std::uint64_t* stack = stacks_.data() + c * depth_;
+  if (const std::uint64_t top = stack[n - 1]; top + c <= high) {
+    counts_[c] = n - 1;
+    --size_;
+    table_erase_slow(top);
+    return top;
+  }
   for (std::uint32_t i = n; i-- > 0;) {
     const std::uint64_t first = stack[i];
     if (first + c > high) continue;
@@ -73,7 +81,7 @@ std::optional<std::uint64_t> RangeCache::pop_below(std::uint64_t c, std::uint64_
     table_erase(first);
     return first;
   }
-  return std::nullopt;
+  return kNone;
 }
 
 bool RangeCache::remove(std::uint64_t first, std::uint64_t granules) {

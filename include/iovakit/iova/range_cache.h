@@ -20,8 +20,10 @@
 //
 // Complexity: push, contains: O(1) expected; pop is O(1) when the top of the
 // stack satisfies the limit, else it scans the stack (at most `depth`
-// entries); remove scans one stack; drain is O(capacity). A push and a pop
-// are about 20 and 30 instructions.
+// entries); remove scans one stack; drain is O(capacity). push and pop are
+// inline, about 30 instructions each when the hash probe finds its bucket
+// at once (the usual case: the table is at most half full); a pop whose
+// top is above the limit or whose key shares its probe run goes out of line.
 //
 // Depth: with random sizes, the count of one size's stack is a symmetric
 // random walk, so about 2 / (depth + 1) of free/allocate pairs find their
@@ -83,21 +85,29 @@ class RangeCache {
     return Push::kParked;
   }
 
+  // What pop() returns when nothing fits (never a parked first granule).
+  static constexpr std::uint64_t kNone = ~std::uint64_t{0};
+
   // Takes a parked range of `granules` granules that ends at or below
-  // `high`, preferring the most recently parked one. Any `granules` value
-  // is accepted (nothing is parked outside 1..max_granules).
-  std::optional<std::uint64_t> pop(std::uint64_t granules, std::uint64_t high) {
+  // `high`, preferring the most recently parked one; kNone when there is
+  // none. Any `granules` value is accepted (nothing is parked outside
+  // 1..max_granules). Inline for the common case: the top of the stack fits
+  // and sits alone in its home bucket; the rest is pop_slow().
+  std::uint64_t pop(std::uint64_t granules, std::uint64_t high) {
     const std::uint64_t c = granules - 1;
-    if (c >= max_granules_) return std::nullopt;
+    if (c >= max_granules_) return kNone;
     const std::uint32_t n = counts_[c];
-    if (n == 0) return std::nullopt;
+    if (n == 0) return kNone;
     const std::uint64_t first = stacks_[c * depth_ + n - 1];
-    if (first + c > high) [[unlikely]]
-      return pop_below(c, high);
-    counts_[c] = n - 1;
-    --size_;
-    table_erase(first);
-    return first;
+    std::uint64_t* const table = table_.data();
+    const std::size_t home = bucket(first);
+    if (first + c <= high && table[home] == first && table[(home + 1) & table_mask_] == kEmpty) [[likely]] {
+      table[home] = kEmpty;
+      counts_[c] = n - 1;
+      --size_;
+      return first;
+    }
+    return pop_slow(c, high);
   }
 
   [[nodiscard]] bool contains(std::uint64_t key) const;
@@ -140,7 +150,7 @@ class RangeCache {
 
   Push push_slow(std::uint64_t first, std::uint64_t c);
   void allocate_storage();
-  std::optional<std::uint64_t> pop_below(std::uint64_t c, std::uint64_t high);
+  std::uint64_t pop_slow(std::uint64_t c, std::uint64_t high);
   // Fibonacci hashing: the multiply spreads neighbouring granule numbers
   // (ranges parked next to each other) over the whole table.
   [[nodiscard]] std::size_t bucket(std::uint64_t key) const {
