@@ -78,7 +78,7 @@
 // below a quarter full, so freeing every other allocation of a full space
 // (W3) leaves about 53 B per remaining one. Linux's struct iova is 40 B (48
 // B with glibc malloc, 64 B in the kernel's cache-aligned slab). The fast
-// path adds 192 KiB per allocator, allocated on its first use.
+// path adds 320 KiB per allocator, allocated on its first use.
 //
 // == Thread safety ==
 // An Allocator is not thread-safe: one thread at a time, as for a std::map.
