@@ -129,7 +129,9 @@ class [[nodiscard]] Result {
 template <>
 class [[nodiscard]] Result<void> {
  public:
-  Result() = default;
+  // User-provided, so that `return {};` does not zero the whole (unused)
+  // Error storage first: a hot path returns success in a few instructions.
+  Result() noexcept {}                               // NOLINT(modernize-use-equals-default)
   Result(Error error) : error_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   [[nodiscard]] bool ok() const { return !error_.has_value(); }

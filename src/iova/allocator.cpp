@@ -12,7 +12,7 @@ namespace {
 
 // Bounds on the cache options: a stack per size up to 64 granules (256 KiB
 // with 4 KiB granules), up to 64 Ki ranges deep.
-constexpr std::uint32_t kMaxCacheGranules = 64;
+constexpr std::uint32_t kMaxCacheGranules = RangeCache::kMaxGranules;
 constexpr std::uint32_t kMaxCacheDepth = 1U << 16;
 
 std::uint32_t ceil_log2(uint128 v) {
@@ -41,7 +41,8 @@ Allocator::Allocator(std::uint64_t granule, RangeSet usable, const AllocatorOpti
       usable_(std::move(usable)),
       tree_(kU64Max >> shift_, options.tuning),
       cache_(options.cache_max_granules, options.cache_depth),
-      verify_fast_free_(options.verify_fast_free) {}
+      verify_fast_free_(options.verify_fast_free),
+      fast_free_parks_(!options.verify_fast_free) {}
 
 Result<Allocator> Allocator::create(const RangeSet& usable, const AllocatorOptions& options) {
   if (!std::has_single_bit(options.granule)) {
@@ -309,6 +310,7 @@ void Allocator::release_pending(std::uint64_t first, std::uint64_t last) {
     pending_.erase(r);
     reserve_free_pfns(r.first(), r.last());
   }
+  update_fast_free_parks();
 }
 
 Result<ReserveReport> Allocator::reserve(const Range& range) {
@@ -348,6 +350,7 @@ Result<ReserveReport> Allocator::reserve(const Range& range) {
     next = e.last + 1;
   }
   if (!done && next <= high) tree_.insert(GapTree::Entry{next, high, true});
+  update_fast_free_parks();
   return report;
 }
 
@@ -381,35 +384,10 @@ std::vector<Range> Allocator::free_ranges(const Range& window) const {
 // ---------------------------------------------------------------------------
 // The fast path.
 
-Result<Range> Allocator::allocate_fast(std::uint64_t size, std::uint64_t limit) {
-  const std::uint64_t mask = granule_ - 1;
-  const std::uint64_t granules = size >> shift_;
-  // A nonzero, whole-granule, cacheable size, something parked, and a limit
-  // that leaves at least one whole granule.
-  if (cache_.size() != 0 && (size & mask) == 0 && granules - 1 < cache_.max_granules() && limit >= mask) {
-    // The last granule wholly at or below the limit.
-    const std::uint64_t high = (limit >> shift_) - ((limit & mask) == mask ? 0 : 1);
-    if (const std::optional<std::uint64_t> first = cache_.pop(granules, high)) {
-      return to_range(*first, *first + (granules - 1));
-    }
-  }
+// allocate_fast when no parked range answers (the hit path is inline in
+// the header).
+Result<Range> Allocator::allocate_fast_slow(std::uint64_t size, std::uint64_t limit) {
   return allocate(AllocRequest::dma(size, limit));
-}
-
-Status Allocator::free_fast(const Range& range) {
-  const std::uint64_t mask = granule_ - 1;
-  const std::uint64_t first = range.first() >> shift_;
-  const std::uint64_t granules = ((range.last() - range.first()) >> shift_) + 1;
-  // Park only what allocate_fast may hand out as it is: whole granules (the
-  // first and the one past the last aligned; past 2^64 - 1 wraps to 0), a
-  // cacheable size, size-aligned, with no reservation waiting for it. (The
-  // cache cannot hold a range that starts at granule 2^64 - 1: that value
-  // marks its empty hash buckets. Only a 1-byte granule gets there.)
-  const bool parkable = ((range.first() | (range.last() + 1)) & mask) == 0 && granules <= cache_.max_granules() &&
-                        (first & (std::bit_ceil(granules) - 1)) == 0 && first != kU64Max && pending_.empty() &&
-                        !verify_fast_free_;
-  if (parkable && cache_.push(first, granules) == RangeCache::Push::kParked) return {};
-  return free_fast_slow(range);
 }
 
 // Everything free_fast does not do in a few instructions: verification,
@@ -436,7 +414,8 @@ Status Allocator::free_fast_slow(const Range& range) {
     case RangeCache::Push::kParked: return {};
     case RangeCache::Push::kDuplicate:
       return Error(Errc::kNotFound, fmt::format("double free: {} was already freed", range.to_string()));
-    case RangeCache::Push::kFull: return slow();
+    case RangeCache::Push::kFull:
+    case RangeCache::Push::kRefused: return slow();
   }
   return slow();
 }
@@ -452,6 +431,7 @@ std::size_t Allocator::memory_bytes() const {
 std::string Allocator::check() const {
   std::string error = tree_.check();
   if (!error.empty()) return error;
+  if (fast_free_parks_ != (!verify_fast_free_ && pending_.empty())) return "stale fast_free_parks_ flag";
   std::size_t allocated = 0;
   std::size_t parked_in_tree = 0;
   for (const GapTree::Entry& e : tree_.overlapping(0, tree_.max_pfn())) {

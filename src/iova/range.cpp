@@ -8,10 +8,8 @@
 
 namespace iovakit::iova {
 
-Range::Range(std::uint64_t first, std::uint64_t last) : first_(first), last_(last) {
-  if (first > last) {
-    throw std::invalid_argument(fmt::format("iova::Range: first {:#x} is above last {:#x}", first, last));
-  }
+void Range::throw_inverted(std::uint64_t first, std::uint64_t last) {
+  throw std::invalid_argument(fmt::format("iova::Range: first {:#x} is above last {:#x}", first, last));
 }
 
 Result<Range> Range::make(std::uint64_t first, std::uint64_t last) {

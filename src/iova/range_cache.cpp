@@ -5,15 +5,25 @@
 
 namespace iovakit::iova {
 
-RangeCache::RangeCache(std::uint32_t max_granules, std::uint32_t depth) : max_granules_(max_granules), depth_(depth) {}
+RangeCache::RangeCache(std::uint32_t max_granules, std::uint32_t depth)
+    : max_granules_(std::min(max_granules, kMaxGranules)), depth_(depth) {}
+
+// The first push (the storage does not exist yet) or a full stack.
+RangeCache::Push RangeCache::push_slow(std::uint64_t first, std::uint64_t c) {
+  if (capacity_ != 0 || depth_ == 0) return Push::kFull;
+  allocate_storage();
+  return push(first, c + 1);
+}
 
 void RangeCache::allocate_storage() {
   const std::size_t slots = std::size_t{max_granules_} * depth_;
   stacks_.assign(slots, 0);
-  counts_.assign(max_granules_, 0);
-  // At least twice as many buckets as ranges can be parked, so that linear
+  counts_.fill(0);
+  capacity_ = depth_;
+  // At least four times as many buckets as ranges can be parked (see the
+  // header's design comment for why not twice), so that linear
   // probes stay short and never wrap around a full table.
-  const std::size_t buckets = std::bit_ceil(std::max<std::size_t>(16, 2 * slots));
+  const std::size_t buckets = std::bit_ceil(std::max<std::size_t>(16, 4 * slots));
   table_.assign(buckets, kEmpty);
   table_shift_ = 64U - static_cast<std::uint32_t>(std::countr_zero(buckets));
   table_mask_ = buckets - 1;
@@ -51,10 +61,18 @@ void RangeCache::table_erase_slow(std::uint64_t key) {
   table_[hole] = kEmpty;
 }
 
-// The top of the stack is above the limit: take the most recent one below it.
-std::optional<std::uint64_t> RangeCache::pop_below(std::uint64_t c, std::uint64_t high) {
+// What pop() does not do inline: the top of the stack is above the limit
+// (take the most recent one below it), or its key does not sit alone in its
+// home bucket.
+std::uint64_t RangeCache::pop_slow(std::uint64_t c, std::uint64_t high) {
   const std::uint32_t n = counts_[c];
   std::uint64_t* stack = stacks_.data() + c * depth_;
+  if (const std::uint64_t top = stack[n - 1]; top + c <= high) {
+    counts_[c] = n - 1;
+    --size_;
+    table_erase_slow(top);
+    return top;
+  }
   for (std::uint32_t i = n; i-- > 0;) {
     const std::uint64_t first = stack[i];
     if (first + c > high) continue;
@@ -64,11 +82,11 @@ std::optional<std::uint64_t> RangeCache::pop_below(std::uint64_t c, std::uint64_
     table_erase(first);
     return first;
   }
-  return std::nullopt;
+  return kNone;
 }
 
 bool RangeCache::remove(std::uint64_t first, std::uint64_t granules) {
-  if (size_ == 0 || granules == 0 || granules > max_granules_) return false;
+  if (size_ == 0 || granules == 0 || granules > max_granules_) return false;  // size_ != 0: the storage exists
   const auto c = static_cast<std::size_t>(granules - 1);
   std::uint64_t* stack = stacks_.data() + c * depth_;
   for (std::uint32_t i = 0; i < counts_[c]; ++i) {
@@ -82,7 +100,7 @@ bool RangeCache::remove(std::uint64_t first, std::uint64_t granules) {
 }
 
 void RangeCache::clear() {
-  std::fill(counts_.begin(), counts_.end(), 0);
+  counts_.fill(0);
   std::fill(table_.begin(), table_.end(), kEmpty);
   size_ = 0;
 }

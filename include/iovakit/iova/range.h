@@ -40,8 +40,13 @@ inline constexpr uint128 kSpaceSize = uint128{1} << 64;
 
 class Range {
  public:
-  // Throws std::invalid_argument when first > last.
-  Range(std::uint64_t first, std::uint64_t last);
+  // Throws std::invalid_argument when first > last. Inline (the check is
+  // one compare on hot paths such as the allocator's fast path); the throw
+  // is out of line.
+  Range(std::uint64_t first, std::uint64_t last) : first_(first), last_(last) {
+    if (first > last) [[unlikely]]
+      throw_inverted(first, last);
+  }
 
   static Result<Range> make(std::uint64_t first, std::uint64_t last);
   // [base, base + size - 1]; size may be up to 2^64 when base is 0.
@@ -82,6 +87,7 @@ class Range {
 
  private:
   struct Unchecked {};
+  [[noreturn]] static void throw_inverted(std::uint64_t first, std::uint64_t last);
   constexpr Range(Unchecked /*tag*/, std::uint64_t first, std::uint64_t last) : first_(first), last_(last) {}
 
   std::uint64_t first_;
