@@ -14,6 +14,7 @@
 #include "iovakit/acpi/kernel_log.h"
 #include "iovakit/acpi/table_input.h"
 #include "iovakit/report/acpi_json.h"
+#include "iovakit/report/iova_json.h"
 #include "iovakit/report/table.h"
 
 namespace iovakit::cli {
@@ -25,8 +26,6 @@ struct AcpiOptions {
   bool json = false;
   bool dmesg = false;
 };
-
-std::string hex(std::uint64_t v) { return fmt::format("{:#x}", v); }
 
 std::string size_of(const std::optional<iova::Range>& r) { return r ? iova::format_size(r->size()) : "empty"; }
 
@@ -51,7 +50,7 @@ std::string scopes_text(const std::vector<acpi::DeviceScope>& scopes) {
 std::string print_findings(const std::vector<acpi::Finding>& findings, const report::Style& style) {
   if (findings.empty()) return "  No findings.\n";
   report::Table t({{"OFFSET", report::Align::kRight}, {"FINDING"}, {"MESSAGE"}});
-  for (const auto& f : findings) t.add_row({hex(f.offset), {f.code, report::Tone::kWarning}, f.message});
+  for (const auto& f : findings) t.add_row({report::hex_string(f.offset), {f.code, report::Tone::kWarning}, f.message});
   return style.paint(fmt::format("  Findings ({})", findings.size()), report::Tone::kHeading) + "\n" +
          t.render(style, 4);
 }
@@ -68,9 +67,9 @@ std::string print_dmar(const acpi::Dmar& d, const report::Style& style) {
                        {"FLAGS"},
                        {"SCOPES"}});
   for (const auto& u : d.drhds) {
-    units.add_row({std::to_string(u.index), hex(u.offset), fmt::format("{:04x}", u.segment),
-                   report::json_address(u.register_base), u.include_pci_all() ? "include-pci-all" : hex(u.flags),
-                   scopes_text(u.scopes)});
+    units.add_row({std::to_string(u.index), report::hex_string(u.offset), fmt::format("{:04x}", u.segment),
+                   report::json_address(u.register_base),
+                   u.include_pci_all() ? "include-pci-all" : report::hex_string(u.flags), scopes_text(u.scopes)});
   }
   out += style.paint(fmt::format("  Remapping units (DRHD: {})", d.drhds.size()), report::Tone::kHeading) + "\n";
   out += units.render(style, 4) + "\n";
@@ -87,7 +86,7 @@ std::string print_dmar(const acpi::Dmar& d, const report::Style& style) {
                      {"SCOPES"}});
     for (const auto& m : d.rmrrs) {
       t.add_row({std::to_string(m.index),
-                 hex(m.offset),
+                 report::hex_string(m.offset),
                  fmt::format("{:04x}", m.segment),
                  report::json_address(m.base),
                  report::json_address(m.end),
@@ -137,7 +136,7 @@ std::string print_ivrs(const acpi::Ivrs& v, const report::Style& style) {
       if (r.last != r.first) devices += "-" + acpi::devid_string(r.last);
       if (r.alias) devices += " as " + acpi::devid_string(*r.alias);
     }
-    units.add_row({hex(h.offset), fmt::format("{:#04x}", h.type), acpi::devid_string(h.devid),
+    units.add_row({report::hex_string(h.offset), fmt::format("{:#04x}", h.type), acpi::devid_string(h.devid),
                    fmt::format("{:04x}", h.segment), report::json_address(h.base), std::to_string(h.entries.size()),
                    devices.empty() ? "-" : devices});
   }
@@ -155,7 +154,7 @@ std::string print_ivrs(const acpi::Ivrs& v, const report::Style& style) {
                      {"SIZE", report::Align::kRight},
                      {"FLAGS"}});
     for (const auto& m : v.ivmds) {
-      std::string flags = hex(m.flags);
+      std::string flags = report::hex_string(m.flags);
       if (m.unity()) flags += " unity";
       if (m.read()) flags += " read";
       if (m.write()) flags += " write";
@@ -164,7 +163,7 @@ std::string print_ivrs(const acpi::Ivrs& v, const report::Style& style) {
       std::string devices =
           m.type == acpi::ivrs_type::kIvmdAll ? std::string("all") : acpi::devid_string(m.first_devid());
       if (m.type == acpi::ivrs_type::kIvmdRange) devices += "-" + acpi::devid_string(m.last_devid());
-      t.add_row({hex(m.offset), fmt::format("{:#04x}", m.type), devices, report::json_address(m.start),
+      t.add_row({report::hex_string(m.offset), fmt::format("{:#04x}", m.type), devices, report::json_address(m.start),
                  range ? report::json_address(range->last()) : "-", size_of(range), flags});
     }
     out += t.render(style, 4);
@@ -193,7 +192,7 @@ std::string print_iort(const acpi::Iort& t, const report::Style& style) {
     if (n.its_group) detail = fmt::format("{} ITS", n.its_group->its_ids.size());
     if (n.pmcg) detail = fmt::format("page0 {}", report::json_address(n.pmcg->page0_base));
     if (n.rmr) detail = fmt::format("{} range(s), flags {:#x}", n.rmr->descriptors.size(), n.rmr->flags);
-    nodes.add_row({hex(n.offset), std::string(acpi::iort_node_name(n.type)), std::to_string(n.revision),
+    nodes.add_row({report::hex_string(n.offset), std::string(acpi::iort_node_name(n.type)), std::to_string(n.revision),
                    std::to_string(n.identifier), std::to_string(n.mappings.size()), detail});
   }
   out += style.paint(fmt::format("  Nodes ({})", t.nodes.size()), report::Tone::kHeading) + "\n";
@@ -212,14 +211,14 @@ std::string print_iort(const acpi::Iort& t, const report::Style& style) {
     if (n.rmr->privileged()) flags += " privileged";
     std::string ids;
     for (const auto& m : n.mappings) {
-      ids += (ids.empty() ? "" : ", ") + hex(m.output_base);
-      if (!m.single() && m.id_count > 0) ids += "-" + hex(std::uint64_t{m.output_base} + m.id_count);
+      ids += (ids.empty() ? "" : ", ") + report::hex_string(m.output_base);
+      if (!m.single() && m.id_count > 0) ids += "-" + report::hex_string(std::uint64_t{m.output_base} + m.id_count);
       ids += fmt::format("@{:#x}", m.output_reference);
     }
     for (const auto& d : n.rmr->descriptors) {
       const auto range = d.range();
-      rmr.add_row({hex(n.offset), report::json_address(d.base), range ? report::json_address(range->last()) : "-",
-                   size_of(range), flags, ids.empty() ? "-" : ids});
+      rmr.add_row({report::hex_string(n.offset), report::json_address(d.base),
+                   range ? report::json_address(range->last()) : "-", size_of(range), flags, ids.empty() ? "-" : ids});
       ++count;
     }
   }

@@ -272,31 +272,19 @@ int run_host(const HostCommandOptions& opt, const Context& ctx) {
   // The kernel model's prediction next to what the kernel reported.
   std::optional<HostComparison> comparison;
   if (!opt.no_predict && h->topology) {
-    std::optional<kernel::KernelProfile> profile;
-    if (!opt.model.kernel.empty()) {
-      auto p = kernel::resolve_profile(opt.model.kernel);
-      if (!p) {
-        std::cerr << "iovakit host: --kernel: " << p.error().to_string() << "\n";
-        return kExitUsage;
-      }
-      profile = *p;
-    } else if (h->kernel.version) {
-      profile = kernel::profile_for_version(*h->kernel.version);
+    auto resolved = resolve_host_profile(opt.model, *h);
+    if (auto* e = std::get_if<ModelError>(&resolved)) {
+      std::cerr << "iovakit host: " << e->message << "\n";
+      return e->exit_code;
     }
-    for (const auto& a : opt.model.overrides) {
-      if (!profile) break;
-      if (auto s = kernel::apply_override(*profile, a); !s) {
-        std::cerr << "iovakit host: --set " << s.error().to_string() << "\n";
-        return kExitUsage;
-      }
-    }
+    const auto& profile = std::get<std::optional<kernel::KernelProfile>>(resolved);
     auto platform = kernel::platform_from_host(*h, profile ? &*profile : nullptr);
     if (platform) {
       auto prediction = kernel::predict_platform(platform->input, platform->profile);
       if (prediction) {
-        comparison = compare_prediction(*h, *prediction);
+        comparison = check::compare_prediction(*h, *prediction);
         comparison->notes = platform->notes;
-        if (opt.probe_vfio) probe_vfio(*h, *prediction, *comparison);
+        if (opt.probe_vfio) check::probe_vfio(*h, *prediction, *comparison);
         if (code == kExitOk && comparison->differences() != 0) code = kExitFindings;
       }
     }

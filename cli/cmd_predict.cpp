@@ -48,19 +48,17 @@ std::vector<std::string> sysfs_lines(const std::string& text) {
   return out;
 }
 
-std::string hex(std::uint64_t v) { return fmt::format("{:#x}", v); }
-
 report::Json info_json(const kernel::VfioInfoObservation& info) {
   report::Json caps = report::Json::array();
   for (const auto& c : info.caps) caps.push_back({c.offset, c.id, c.version, c.next});
   report::Json ranges = report::Json::array();
-  for (const auto& r : info.iova_ranges) ranges.push_back({hex(r.start), hex(r.end)});
+  for (const auto& r : info.iova_ranges) ranges.push_back({report::hex_string(r.start), report::hex_string(r.end)});
   report::Json out = {{"argsz", info.argsz}, {"copied", info.copied}, {"caps", caps}, {"iova_ranges", ranges}};
   out["dma_avail"] = info.dma_avail ? report::Json(*info.dma_avail) : report::Json();
-  out["pgsizes"] = info.pgsizes ? report::Json(hex(*info.pgsizes)) : report::Json();
+  out["pgsizes"] = info.pgsizes ? report::Json(report::hex_string(*info.pgsizes)) : report::Json();
   if (info.migration) {
-    out["migration"] = {{"pgsize_bitmap", hex(info.migration->pgsize_bitmap)},
-                        {"max_dirty_bitmap_size", hex(info.migration->max_dirty_bitmap_size)}};
+    out["migration"] = {{"pgsize_bitmap", report::hex_string(info.migration->pgsize_bitmap)},
+                        {"max_dirty_bitmap_size", report::hex_string(info.migration->max_dirty_bitmap_size)}};
   } else {
     out["migration"] = nullptr;
   }
@@ -111,8 +109,8 @@ int run_predict(const PredictOptions& opt, const Context& ctx) {
                         {"type", g.domain_type},
                         {"reserved_regions", sysfs_lines(g.sysfs)},
                         {"certain", g.certain},
-                        {"aperture", {hex(g.aperture.first()), hex(g.aperture.last())}},
-                        {"pgsize_bitmap", hex(g.pgsize_bitmap)},
+                        {"aperture", {report::hex_string(g.aperture.first()), report::hex_string(g.aperture.last())}},
+                        {"pgsize_bitmap", report::hex_string(g.pgsize_bitmap)},
                         {"isolated_msi", g.isolated_msi},
                         {"claim",
                          {{"errno", std::string(g.claim.ok() ? "0" : g.claim.name())},

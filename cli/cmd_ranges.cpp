@@ -24,8 +24,6 @@ struct RangesOptions {
   bool json = false;
 };
 
-std::string hex(std::uint64_t v) { return fmt::format("{:#x}", v); }
-
 std::string size_text(const iova::Range& r) {
   const iova::uint128 size = r.size();  // may be 2^64
   if (size > iova::uint128{~0ULL}) return "16 EiB";
@@ -63,12 +61,13 @@ int run_ranges(const RangesOptions& opt, const Context& ctx) {
 
   if (opt.json) {
     report::Json usable = report::Json::array();
-    for (const auto& r : plan.usable) usable.push_back({hex(r.first()), hex(r.last())});
+    for (const auto& r : plan.usable) usable.push_back({report::hex_string(r.first()), report::hex_string(r.last())});
     report::Json holes = report::Json::array();
     for (const auto& h : plan.holes) {
       report::Json causes = report::Json::array();
       for (const auto& c : h.causes) causes.push_back(cause_json(c, t));
-      holes.push_back({{"range", {hex(h.range.first()), hex(h.range.last())}}, {"causes", causes}});
+      holes.push_back(
+          {{"range", {report::hex_string(h.range.first()), report::hex_string(h.range.last())}}, {"causes", causes}});
     }
     report::Json relaxable = report::Json::array();
     for (const auto& c : plan.relaxable) relaxable.push_back(cause_json(c, t));
@@ -79,7 +78,7 @@ int run_ranges(const RangesOptions& opt, const Context& ctx) {
                               {"groups", plan.groups},
                               {"attached", plan.attached},
                               {"enforced", plan.enforced},
-                              {"pgsize_bitmap", hex(plan.pgsize_bitmap)},
+                              {"pgsize_bitmap", report::hex_string(plan.pgsize_bitmap)},
                               {"usable", usable},
                               {"holes", holes},
                               {"relaxable", relaxable},

@@ -14,22 +14,15 @@ void add_model_options(CLI::App& cmd, ModelOptions& opt) {
   cmd.add_option("--assign", opt.assign, "A device bound to vfio-pci for the prediction (repeatable)");
 }
 
-std::variant<HostModel, ModelError> load_host_model(const Context& ctx, const ModelOptions& opt,
-                                                    const std::vector<std::string>& devices) {
-  auto source = host::open_root(ctx.root);
-  if (!source) return ModelError{kExitBadInput, "cannot read the host root: " + source.error().to_string()};
-  auto h = host::build_host(**source);
-  if (!h) return ModelError{kExitBadInput, h.error().to_string()};
-  HostModel m;
-  m.host = std::make_unique<host::Host>(std::move(*h));
-
+std::variant<std::optional<kernel::KernelProfile>, ModelError> resolve_host_profile(const ModelOptions& opt,
+                                                                                    const host::Host& host) {
   std::optional<kernel::KernelProfile> profile;
   if (!opt.kernel.empty()) {
     auto p = kernel::resolve_profile(opt.kernel);
     if (!p) return ModelError{kExitUsage, "--kernel: " + p.error().to_string()};
     profile = *p;
-  } else if (m.host->kernel.version) {
-    profile = kernel::profile_for_version(*m.host->kernel.version);
+  } else if (host.kernel.version) {
+    profile = kernel::profile_for_version(*host.kernel.version);
   }
   if (profile) {
     for (const auto& a : opt.overrides) {
@@ -39,6 +32,22 @@ std::variant<HostModel, ModelError> load_host_model(const Context& ctx, const Mo
   } else if (!opt.overrides.empty()) {
     return ModelError{kExitUsage, "--set needs a profile: the host's kernel version is unknown, pass --kernel"};
   }
+
+  return profile;
+}
+
+std::variant<HostModel, ModelError> load_host_model(const Context& ctx, const ModelOptions& opt,
+                                                    const std::vector<std::string>& devices) {
+  auto source = host::open_root(ctx.root);
+  if (!source) return ModelError{kExitBadInput, "cannot read the host root: " + source.error().to_string()};
+  auto h = host::build_host(**source);
+  if (!h) return ModelError{kExitBadInput, h.error().to_string()};
+  HostModel m;
+  m.host = std::make_unique<host::Host>(std::move(*h));
+
+  auto resolved = resolve_host_profile(opt, *m.host);
+  if (auto* e = std::get_if<ModelError>(&resolved)) return *e;
+  const auto& profile = std::get<std::optional<kernel::KernelProfile>>(resolved);
 
   auto platform = kernel::platform_from_host(*m.host, profile ? &*profile : nullptr);
   if (!platform) return ModelError{kExitNoIommu, platform.error().message()};

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -36,6 +38,11 @@ struct ModelError {
   int exit_code = 0;
   std::string message;
 };
+
+// --kernel (else the host's kernel version; nullopt when that is unknown)
+// with the --set overrides applied.
+std::variant<std::optional<kernel::KernelProfile>, ModelError> resolve_host_profile(const ModelOptions& opt,
+                                                                                    const host::Host& host);
 
 // `devices`: BDFs the caller treats as assigned (added to --assign).
 std::variant<HostModel, ModelError> load_host_model(const Context& ctx, const ModelOptions& opt,

@@ -180,7 +180,8 @@ AcsDecision flags_enabled(const View& v, std::uint16_t flags, const AcsOptions& 
   const auto needed = static_cast<std::uint16_t>(flags & (s.capabilities | kEc));
   d.enabled = tri((s.control & needed) == needed);
   d.explanation = fmt::format(
-      "{}: {}; ACS capability {} control {}{}: {} {} (pci_acs_flags_enabled, unimplemented controls count as enabled)",
+      "{}: {}; ACS capability {} control {}{}: {} {} (pci_acs_flags_enabled: a control the port does not implement "
+      "counts as enabled)",
       v.name, why, flags_text(s.capabilities), flags_text(s.control), s.note.empty() ? "" : " (" + s.note + ")",
       flags_text(needed), d.enabled == Tristate::kYes ? "enabled" : "not all enabled");
   return d;

@@ -8,10 +8,7 @@ namespace iovakit::kernel {
 
 namespace {
 
-constexpr std::uint16_t kVirtioVendor = 0x1af4;
-constexpr std::uint16_t kVirtioIommuDevice = 0x1057;
-
-bool is_virtio_iommu(const host::PciDevice& d) { return d.vendor == kVirtioVendor && d.device == kVirtioIommuDevice; }
+bool is_virtio_iommu_device(const host::PciDevice& d) { return is_virtio_iommu(d.vendor, d.device); }
 
 }  // namespace
 
@@ -32,7 +29,7 @@ Result<HostPlatform> platform_from_host(const host::Host& h, const KernelProfile
     out.notes.emplace_back("the host's kernel version is unknown: profile 6.1 assumed (use --kernel)");
   }
 
-  const bool virtio = std::any_of(h.devices.begin(), h.devices.end(), is_virtio_iommu);
+  const bool virtio = std::any_of(h.devices.begin(), h.devices.end(), is_virtio_iommu_device);
   if (h.firmware.dmar() != nullptr) {
     in.driver = IommuDriver::kIntelVtd;
     in.dmar = h.firmware.dmar();

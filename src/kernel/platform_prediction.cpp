@@ -8,9 +8,6 @@ namespace iovakit::kernel {
 
 namespace {
 
-constexpr std::uint16_t kVirtioVendor = 0x1af4;
-constexpr std::uint16_t kVirtioIommuDevice = 0x1057;  // virtio-iommu-pci (modern, device id 23)
-
 constexpr const char* kRmrrLockMessage =
     "Device is ineligible for IOMMU domain attach due to platform RMRR requirement.  Contact your platform vendor.";
 constexpr const char* kRequireDirectMessage =
@@ -202,7 +199,7 @@ Result<PlatformPrediction> predict_platform(const PlatformInput& input, const Ke
       out.remapping_enabled = true;
       for (std::size_t d = 0; d < topology.size(); ++d) {
         const auto& cfg = topology.config(d);
-        const bool is_viommu = cfg.vendor_id() == kVirtioVendor && cfg.device_id() == kVirtioIommuDevice;
+        const bool is_viommu = is_virtio_iommu(cfg.vendor_id(), cfg.device_id());
         const bool assigned = std::find(input.assigned.begin(), input.assigned.end(), d) != input.assigned.end();
         has_iommu[d] = !is_viommu && (!input.virtio_only_bound_devices || assigned || !driver_of(input, d).empty());
       }

@@ -1,4 +1,5 @@
 #include "iovakit/report/host_json.h"
+#include "iovakit/report/iova_json.h"
 
 #include <fmt/format.h>
 
@@ -9,7 +10,6 @@ namespace iovakit::report {
 
 namespace {
 
-std::string hex(std::uint64_t v) { return fmt::format("{:#x}", v); }
 std::string hex16(std::uint16_t v) { return fmt::format("{:#06x}", v); }
 
 template <typename T, typename F>
@@ -74,8 +74,8 @@ Json to_json(const host::IommuUnit& unit) {
     const auto& c = *unit.intel;
     Json widths = Json::array();
     for (unsigned w : c.sagaw_widths()) widths.push_back(w);
-    intel = {{"cap", hex(c.cap)},
-             {"ecap", hex(c.ecap)},
+    intel = {{"cap", hex_string(c.cap)},
+             {"ecap", hex_string(c.ecap)},
              {"mgaw", c.mgaw()},
              {"sagaw", c.sagaw()},
              {"sagaw_widths", widths},
@@ -100,12 +100,12 @@ Json to_json(const host::IommuUnit& unit) {
   if (unit.amd) {
     const auto& a = *unit.amd;
     Json values = Json::array();
-    for (auto v : a.values) values.push_back(hex(v));
+    for (auto v : a.values) values.push_back(hex_string(v));
     amd = {{"cap", fmt::format("{:#010x}", a.cap)},
            {"features", a.features_text},
            {"values", values},
-           {"efr", optional_json(a.efr, hex)},
-           {"efr2", optional_json(a.efr2, hex)},
+           {"efr", optional_json(a.efr, hex_string)},
+           {"efr2", optional_json(a.efr2, hex_string)},
            {"hats", optional_json(a.hats(), [](unsigned v) { return v; })},
            {"gats", optional_json(a.gats(), [](unsigned v) { return v; })},
            {"pasmax", optional_json(a.pasmax(), [](unsigned v) { return v; })},
@@ -214,21 +214,22 @@ Json to_json(const host::FirmwareTables& firmware) {
 
 Json to_json(const host::FirmwareReservation& r, const host::Host& host) {
   const bool inclusive_end = r.kind == host::ReservationKind::kRmrr;
-  return {{"kind", std::string(host::reservation_kind_name(r.kind))},
-          {"table", r.table},
-          {"index", r.index},
-          {"offset", r.offset},
-          {"device", r.member},
-          {"pci", r.device.has_value()},
-          {"group", r.group ? Json(*r.group) : Json(nullptr)},
-          {"match", std::string(host::reservation_match_name(r.match))},
-          {"via", r.via ? Json(host.devices[*r.via].bdf.to_string()) : Json(nullptr)},
-          {"base", json_address(r.base)},
-          {inclusive_end ? "end" : "length", inclusive_end ? json_address(r.end_or_length) : hex(r.end_or_length)},
-          {"range", r.range ? to_json(*r.range) : Json(nullptr)},
-          {"flags", r.flags},
-          {"how", r.how},
-          {"note", empty_or(r.note)}};
+  return {
+      {"kind", std::string(host::reservation_kind_name(r.kind))},
+      {"table", r.table},
+      {"index", r.index},
+      {"offset", r.offset},
+      {"device", r.member},
+      {"pci", r.device.has_value()},
+      {"group", r.group ? Json(*r.group) : Json(nullptr)},
+      {"match", std::string(host::reservation_match_name(r.match))},
+      {"via", r.via ? Json(host.devices[*r.via].bdf.to_string()) : Json(nullptr)},
+      {"base", json_address(r.base)},
+      {inclusive_end ? "end" : "length", inclusive_end ? json_address(r.end_or_length) : hex_string(r.end_or_length)},
+      {"range", r.range ? to_json(*r.range) : Json(nullptr)},
+      {"flags", r.flags},
+      {"how", r.how},
+      {"note", empty_or(r.note)}};
 }
 
 Json to_json(const host::IommuStatus& s) {

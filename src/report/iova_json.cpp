@@ -13,6 +13,8 @@ std::string json_size(iova::uint128 size) {
   return fmt::format("{:#x}", static_cast<std::uint64_t>(size));
 }
 
+std::string hex_string(std::uint64_t value) { return fmt::format("{:#x}", value); }
+
 Json to_json(const iova::Range& range) {
   return {
       {"start", json_address(range.first())}, {"end", json_address(range.last())}, {"size", json_size(range.size())}};

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 
+#include "iovakit/check/host_comparison.h"
 #include "iovakit/host/file_source.h"
 #include "iovakit/host/host.h"
 #include "iovakit/kernel/host_platform.h"
@@ -59,3 +60,33 @@ TEST(GuestCaptures, PredictionEqualsWhatTheKernelReported) {
 
 }  // namespace
 }  // namespace iovakit::kernel
+
+namespace iovakit::check {
+namespace {
+
+// compare_prediction pairs groups by membership and counts a difference only
+// where the kernel and the model disagree.
+TEST(HostComparison, AgreesOnACaptureAndFlagsAnEditedFile) {
+  const auto dir = std::filesystem::path(IOVAKIT_TEST_DATA_DIR) / "guests" / "rmrr-endpoint-locked-6.12";
+  auto source = host::open_root(dir.string());
+  ASSERT_TRUE(source.ok());
+  auto h = host::build_host(**source);
+  ASSERT_TRUE(h.ok());
+  auto platform = kernel::platform_from_host(*h, nullptr);
+  ASSERT_TRUE(platform.ok());
+  auto p = kernel::predict_platform(platform->input, platform->profile);
+  ASSERT_TRUE(p.ok());
+  HostComparison same = compare_prediction(*h, *p);
+  EXPECT_EQ(same.differences(), 0U);
+  ASSERT_EQ(same.groups.size(), 3U);
+  EXPECT_EQ(same.groups[1].claim, "EINVAL (__iommu_device_set_domain)");
+
+  h->groups[1].reserved_regions = "0x00000000fee00000 0x00000000feefffff msi\n";  // the RMRR line gone
+  const HostComparison edited = compare_prediction(*h, *p);
+  EXPECT_EQ(edited.differences(), 1U);
+  EXPECT_FALSE(edited.groups[1].regions_match());
+  EXPECT_TRUE(edited.groups[1].devices_match());
+}
+
+}  // namespace
+}  // namespace iovakit::check

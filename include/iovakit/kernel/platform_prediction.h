@@ -59,6 +59,13 @@
 
 namespace iovakit::kernel {
 
+// virtio-iommu-pci (modern virtio, device id 23): include/uapi/linux/virtio_ids.h.
+inline constexpr std::uint16_t kVirtioVendorId = 0x1af4;
+inline constexpr std::uint16_t kVirtioIommuDeviceId = 0x1057;
+inline constexpr bool is_virtio_iommu(std::uint16_t vendor, std::uint16_t device) {
+  return vendor == kVirtioVendorId && device == kVirtioIommuDeviceId;
+}
+
 inline constexpr std::uint64_t kVirtioDefaultPageMask = 0xfffffffffffff000ULL;  // QEMU: qemu_target_page_mask()
 
 struct PlatformInput {

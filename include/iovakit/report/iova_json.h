@@ -27,6 +27,9 @@ using Json = nlohmann::ordered_json;
 
 std::string json_address(std::uint64_t address);  // "0x00000000fee00000"
 std::string json_size(iova::uint128 size);        // "0x100000"
+// Any other 64-bit value (an offset, a mask, a register): "0x40201000"; also
+// what the text tables print.
+std::string hex_string(std::uint64_t value);
 
 // {"start", "end", "size"}
 Json to_json(const iova::Range& range);

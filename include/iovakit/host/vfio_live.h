@@ -1,4 +1,5 @@
-// The live half of `iovakit host --probe-vfio`: ask the running kernel for a
+// iovakit/host/vfio_live.h: the live half of `iovakit host --probe-vfio`: ask
+// the running kernel for a
 // VFIO group's usable IOVA list with VFIO_IOMMU_GET_INFO, without mapping
 // anything.
 //
@@ -18,7 +19,7 @@
 #include "iovakit/kernel/vfio_get_info.h"
 #include "iovakit/result.h"
 
-namespace iovakit::cli {
+namespace iovakit::host {
 
 struct LiveVfioInfo {
   std::vector<std::uint8_t> bytes;  // the reply of the full-size call
@@ -27,4 +28,4 @@ struct LiveVfioInfo {
 
 Result<LiveVfioInfo> read_live_vfio_info(unsigned group);
 
-}  // namespace iovakit::cli
+}  // namespace iovakit::host

@@ -1,4 +1,4 @@
-#include "vfio_live.h"
+#include "iovakit/host/vfio_live.h"
 
 #include <fcntl.h>
 #include <linux/vfio.h>
@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-namespace iovakit::cli {
+namespace iovakit::host {
 
 namespace {
 
@@ -79,4 +79,4 @@ Result<LiveVfioInfo> read_live_vfio_info(unsigned group) {
   return LiveVfioInfo{std::move(buf), std::move(*decoded)};
 }
 
-}  // namespace iovakit::cli
+}  // namespace iovakit::host
