@@ -80,6 +80,8 @@
 #include <utility>
 #include <vector>
 
+#include "iovakit/iova/node_pool.h"
+
 namespace iovakit::iova {
 
 // Where an allocation goes when several gaps fit.
@@ -175,8 +177,15 @@ class GapTree {
     return order == 0 || (order <= kLanes && size <= kLaneCap);
   }
   [[nodiscard]] std::uint32_t height() const;
-  // Bytes held in nodes.
-  [[nodiscard]] std::size_t memory_bytes() const { return node_bytes_; }
+  // Bytes held for nodes: live nodes, and in a large tree the rest of its
+  // node chunks (iovakit/iova/node_pool.h).
+  [[nodiscard]] std::size_t memory_bytes() const { return leaf_pool_.bytes() + inner_pool_.bytes(); }
+  // Of memory_bytes(), what the node chunks hold (mapped outside malloc).
+  [[nodiscard]] std::size_t chunk_bytes() const {
+    return (leaf_pool_.chunk_count() + inner_pool_.chunk_count()) * NodePool::kChunkBytes;
+  }
+  // Bytes in live nodes only.
+  [[nodiscard]] std::size_t node_bytes() const { return leaves_ * leaf_bytes_ + inners_ * inner_bytes_; }
   [[nodiscard]] std::size_t leaf_count() const { return leaves_; }
   [[nodiscard]] std::size_t inner_count() const { return inners_; }
 
@@ -281,9 +290,10 @@ class GapTree {
   std::uint32_t min_inner_;
   std::size_t leaf_bytes_;
   std::size_t inner_bytes_;
+  NodePool leaf_pool_;
+  NodePool inner_pool_;
   Node* root_ = nullptr;
   std::size_t size_ = 0;
-  std::size_t node_bytes_ = 0;
   std::size_t leaves_ = 0;
   std::size_t inners_ = 0;
 };
