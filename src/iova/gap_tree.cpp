@@ -335,15 +335,20 @@ std::uint32_t GapTree::pick_child(const std::uint64_t* highs, std::uint32_t coun
 }
 
 namespace {
-// Both node kinds start with what a descent reads: a leaf's header, firsts
-// and lasts, an inner node's header, highs and children, 272 bytes with the
-// default sizes. Fetching them at once turns the dependent misses of the
-// binary search into one wait.
-void prefetch_head(const void* p) {
+// `bytes` from p: what a descent reads of a node (a leaf's header, firsts and
+// lasts; an inner node's header, highs and children). Fetching those lines
+// at once turns the dependent misses of the binary search into one wait.
+void prefetch_lines(const void* p, std::size_t bytes) {
   const auto* c = static_cast<const char*>(p);
-  for (std::ptrdiff_t k = 0; k < 5; ++k) __builtin_prefetch(c + 64 * k);
+  for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off);
 }
 }  // namespace
+
+// Of an inner node, the scalar rows: the search and the summary update read
+// masks and max_gaps next to highs and children.
+void GapTree::prefetch_node(const Node* child, bool leaf) const {
+  prefetch_lines(child, leaf ? leaf_bytes_ : sizeof(Node) + 4 * sizeof(std::uint64_t) * std::size_t{fanout_});
+}
 
 void GapTree::descend(std::uint64_t pfn, Path& path) const {
   Node* n = root_;
@@ -356,12 +361,11 @@ void GapTree::descend(std::uint64_t pfn, Path& path) const {
     path.lo[depth] = lo;
     ++depth;
     lo = child_lo(highs(n), i, lo);
-    // The summaries of this slot are read again when the change propagates.
-    __builtin_prefetch(masks(n) + i);
-    __builtin_prefetch(max_gaps(n) + i);
+    // The lanes of this slot are read again when the change propagates.
     __builtin_prefetch(lanes(n) + std::size_t{i} * kLanes);
+    const bool leaf = n->height == 1;
     n = children(n)[i];
-    prefetch_head(n);
+    prefetch_node(n, leaf);
   }
   path.depth = depth;
   path.leaf = n;
@@ -1140,10 +1144,8 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
     if (!may_fit(n, i, w)) continue;
     note(path, d, n, i, lo);
     const Node* c = children(n)[i];
-    prefetch_head(c);
+    prefetch_node(c, n->height == 1);
     if (c->height > 0) {
-      __builtin_prefetch(max_gaps(c) + (c->count > 8 ? 8 : 0));
-      __builtin_prefetch(max_gaps(c));
       const std::uint16_t* top = lanes(c) + std::size_t{c->count - 1} * kLanes;
       for (std::ptrdiff_t k = 0; k < 4; ++k) __builtin_prefetch(top - 32 * k);
     }

@@ -65,20 +65,23 @@
 //   entries, conflicts, free_ranges  O(log n + k)        k = results
 //   allocate_fast, free_fast         O(1) on a cache hit, else as allocate, free
 // A failing allocate() first returns the parked ranges to the tree: O(p log
-// n) for p parked ranges (at most the cache capacity, 32 x 256 by default),
+// n) for p parked ranges (at most the cache capacity, 32 x 512 by default),
 // which is amortised O(log n) per free_fast; with nothing parked it fails in
 // O(log n).
 //
 // == Memory ==
 // 16 B per entry in a leaf (first and last granule) at the leaves' fill,
-// plus each leaf's slot in its parent (64 B per leaf of up to 16 entries):
-// 26.7 B per live allocation measured at 1e5 and 1e6 allocations (the tree's
-// own bytes divided by live allocations; 28 B with glibc malloc's overhead;
-// bench/allocator_bench reports both). A leaf merges with a neighbour only
-// below a quarter full, so freeing every other allocation of a full space
-// (W3) leaves about 53 B per remaining one. Linux's struct iova is 40 B (48
-// B with glibc malloc, 64 B in the kernel's cache-aligned slab). The fast
-// path adds 320 KiB per allocator, allocated on its first use.
+// plus each leaf's slot in its parent (64 B per leaf of up to 32 entries):
+// 22.6 B per live allocation measured at 1e5 and 1e6 allocations (the tree's
+// own bytes divided by live allocations, the unused part of its node chunks
+// included; 22.8-23.2 B counted through malloc and the chunk mappings;
+// bench/allocator_bench reports both). A tree past 4 MiB of nodes takes new
+// nodes from 2 MiB huge-page chunks (node_pool.h), kept until the tree is
+// empty again. A leaf merges with a neighbour only below a quarter full, so
+// freeing every other allocation of a full space (W3) leaves about 48 B per
+// remaining one. Linux's struct iova is 40 B (48 B with glibc malloc, 64 B in
+// the kernel's cache-aligned slab). The fast path adds 640 KiB per
+// allocator, allocated on its first use.
 //
 // == Thread safety ==
 // An Allocator is not thread-safe: one thread at a time, as for a std::map.
@@ -149,7 +152,7 @@ struct AllocatorOptions {
   // 32 granules is the kernel's IOVA_RANGE_CACHE_MAX_SIZE (128 KiB).
   std::uint32_t cache_max_granules = 32;
   // Parked ranges kept per size (see range_cache.h for the trade-off).
-  std::uint32_t cache_depth = 256;
+  std::uint32_t cache_depth = 512;
   // free_fast checks its range against the tree (O(log n)).
   bool verify_fast_free = false;
   // Node sizes (tests use tiny ones).

@@ -7,7 +7,7 @@
 // operation touches a random leaf and a random inner node near the bottom
 // (the node freed from, the node allocated into). With 4 KiB pages each of
 // those accesses also misses the TLB: measured on W1 at N = 1e6, backing the
-// nodes with transparent huge pages cuts a pair from 1,120 to 940 ns
+// nodes with transparent huge pages cuts a pair from 1,118 to 912 ns
 // (docs/performance.md). Small trees, the common case (a VFIO container
 // with a few hundred mappings), must not pay 2 MiB each for that.
 //

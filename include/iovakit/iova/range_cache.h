@@ -28,17 +28,19 @@
 //
 // Depth: with random sizes, the count of one size's stack is a symmetric
 // random walk, so about 2 / (depth + 1) of free/allocate pairs find their
-// stack full or empty and go to the tree. The default depth of 256 makes
-// that 0.8%, for 32 sizes x 256 x 40 B = 320 KiB, allocated on the first
-// push (8 B per stack slot, 32 B per slot for the hash set, which has four
-// times as many buckets as slots).
+// stack full or empty and go to the tree, and a tree operation costs about
+// twenty times a hit. The default depth of 512 makes that 0.4%, for 32
+// sizes x 512 x 40 B = 640 KiB, allocated on the first push (8 B per stack
+// slot, 32 B per slot for the hash set, which has four times as many
+// buckets as slots). Measured on W2 (docs/performance.md): at depth 256
+// (0.8%) a pair costs 25.4 ns at N = 1e5, at 512 23.4-24.1 ns; 1024 with a
+// hash set of twice the slots (768 KiB) is no faster.
 //
-// Why four times: at twice (128 KiB less), W2 at N = 1e5 parks about 3,800
-// ranges in 16 Ki buckets, and a quarter of the erases find the next bucket
+// Why four times: at twice, W2 at N = 1e5 parks about 3,800 ranges in 16 Ki
+// buckets (depth 256), and a quarter of the erases find the next bucket
 // taken and go the backward-shift way, a branch the CPU cannot predict:
-// 172 instead of 161 instructions per pair, and about 45 instead of 36-39
-// ns (docs/performance.md). The stacks themselves stay hot (only their tops
-// are touched); the table is touched at random.
+// 172 instead of 161 instructions per pair. The stacks themselves stay hot
+// (only their tops are touched); the table is touched at random.
 //
 // Thread safety: none (see iovakit/iova/locked_allocator.h).
 #pragma once
