@@ -341,6 +341,7 @@ namespace {
 void prefetch_lines(const void* p, std::size_t bytes) {
   const auto* c = static_cast<const char*>(p);
   for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off);
+  __builtin_prefetch(c + bytes - 1);  // the last line, when p is not line-aligned
 }
 }  // namespace
 
@@ -1146,8 +1147,10 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
     const Node* c = children(n)[i];
     prefetch_node(c, n->height == 1);
     if (c->height > 0) {
-      const std::uint16_t* top = lanes(c) + std::size_t{c->count - 1} * kLanes;
-      for (std::ptrdiff_t k = 0; k < 4; ++k) __builtin_prefetch(top - 32 * k);
+      // The search tests children from the last one down: the lanes of the
+      // last eight.
+      const std::uint32_t from = c->count > 8 ? c->count - 8 : 0;
+      prefetch_lines(lanes(c) + std::size_t{from} * kLanes, std::size_t{c->count - from} * sizeof(Lanes));
     }
     if (search_down(c, clo, w, out, path, d + 1)) return true;
   }
