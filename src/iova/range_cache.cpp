@@ -20,10 +20,10 @@ void RangeCache::allocate_storage() {
   stacks_.assign(slots, 0);
   counts_.fill(0);
   capacity_ = depth_;
-  // At least four times as many buckets as ranges can be parked (see the
-  // header's design comment for why not twice), so that linear
-  // probes stay short and never wrap around a full table.
-  const std::size_t buckets = std::bit_ceil(std::max<std::size_t>(16, 4 * slots));
+  // Eight times as many buckets as ranges can be parked (see the header's
+  // design comment for why not fewer), so that linear probes stay short
+  // and never wrap around a full table.
+  const std::size_t buckets = std::bit_ceil(std::max<std::size_t>(16, 8 * slots));
   table_.assign(buckets, kEmpty);
   table_shift_ = 64U - static_cast<std::uint32_t>(std::countr_zero(buckets));
   table_mask_ = buckets - 1;

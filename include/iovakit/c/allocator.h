@@ -80,7 +80,7 @@ enum iovakit_alloc_flags {
 struct iovakit_allocator_options {
   uint64_t granule;            /* bytes, a power of two (default 4096) */
   uint32_t cache_max_granules; /* fast-path sizes 1..this (default 32; 0 turns it off) */
-  uint32_t cache_depth;        /* parked ranges per size (default 512) */
+  uint32_t cache_depth;        /* parked ranges per size (default 256) */
   uint32_t flags;              /* enum iovakit_allocator_flags */
 };
 

@@ -65,7 +65,7 @@
 //   entries, conflicts, free_ranges  O(log n + k)        k = results
 //   allocate_fast, free_fast         O(1) on a cache hit, else as allocate, free
 // A failing allocate() first returns the parked ranges to the tree: O(p log
-// n) for p parked ranges (at most the cache capacity, 32 x 512 by default),
+// n) for p parked ranges (at most the cache capacity, 32 x 256 by default),
 // which is amortised O(log n) per free_fast; with nothing parked it fails in
 // O(log n).
 //
@@ -80,7 +80,7 @@
 // empty again. A leaf merges with a neighbour only below a quarter full, so
 // freeing every other allocation of a full space (W3) leaves about 48 B per
 // remaining one. Linux's struct iova is 40 B (48 B with glibc malloc, 64 B in
-// the kernel's cache-aligned slab). The fast path adds 640 KiB per
+// the kernel's cache-aligned slab). The fast path adds 576 KiB per
 // allocator, allocated on its first use.
 //
 // == Thread safety ==
@@ -152,7 +152,7 @@ struct AllocatorOptions {
   // 32 granules is the kernel's IOVA_RANGE_CACHE_MAX_SIZE (128 KiB).
   std::uint32_t cache_max_granules = 32;
   // Parked ranges kept per size (see range_cache.h for the trade-off).
-  std::uint32_t cache_depth = 512;
+  std::uint32_t cache_depth = 256;
   // free_fast checks its range against the tree (O(log n)).
   bool verify_fast_free = false;
   // Node sizes (tests use tiny ones).

@@ -28,19 +28,19 @@
 //
 // Depth: with random sizes, the count of one size's stack is a symmetric
 // random walk, so about 2 / (depth + 1) of free/allocate pairs find their
-// stack full or empty and go to the tree, and a tree operation costs about
-// twenty times a hit. The default depth of 512 makes that 0.4%, for 32
-// sizes x 512 x 40 B = 640 KiB, allocated on the first push (8 B per stack
-// slot, 32 B per slot for the hash set, which has four times as many
-// buckets as slots). Measured on W2 (docs/performance.md): at depth 256
-// (0.8%) a pair costs 25.4 ns at N = 1e5, at 512 23.4-24.1 ns; 1024 with a
-// hash set of twice the slots (768 KiB) is no faster.
+// stack full or empty and go to the tree. The default depth of 256 makes
+// that 0.8%, for 32 sizes x 256 x 72 B = 576 KiB, allocated on the first
+// push (8 B per stack slot, 64 B per slot for the hash set, which has eight
+// times as many buckets as slots).
 //
-// Why four times: at twice, W2 at N = 1e5 parks about 3,800 ranges in 16 Ki
-// buckets (depth 256), and a quarter of the erases find the next bucket
-// taken and go the backward-shift way, a branch the CPU cannot predict:
-// 172 instead of 161 instructions per pair. The stacks themselves stay hot
-// (only their tops are touched); the table is touched at random.
+// Why eight times: the table is touched at random (the stacks only at
+// their tops), and an erase whose next bucket is taken goes the
+// backward-shift way, a branch the CPU cannot predict. Measured on W2 at
+// N = 1e5 (docs/performance.md), a pair costs 22.1-22.4 ns with depth 256
+// and eight times; 23.4-24.1 ns with depth 512 and four times (640 KiB);
+// 25.4 ns with depth 256 and four times; 20.6-21.3 ns with depth 384 and
+// eight times (864 KiB). Twice was slower again (172 instead of 161
+// instructions per pair).
 //
 // Thread safety: none (see iovakit/iova/locked_allocator.h).
 #pragma once
