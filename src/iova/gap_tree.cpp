@@ -9,6 +9,10 @@
 
 #include <fmt/format.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace iovakit::iova {
 
 namespace {
@@ -40,10 +44,18 @@ LaneVec load_lanes(const std::uint16_t* p) {
 }
 void store_lanes(std::uint16_t* p, LaneVec v) { std::memcpy(p, &v, sizeof v); }
 LaneVec max_vec(LaneVec a, LaneVec b) { return a > b ? a : b; }
-// max(a - b, 0) per lane. Spelled as max(a, b) - b because that is the form
-// GCC turns into the unsigned saturating subtract (psubusw on x86-64, two
-// instructions with the subtraction); Clang matches every spelling.
-LaneVec sub_sat(LaneVec a, LaneVec b) { return max_vec(a, b) - b; }
+// max(a - b, 0) per lane: one instruction on x86-64 (psubusw) and arm64
+// (uqsub). GCC 12 does not recognise any spelling of it in the vector
+// extension on x86-64 (it emits an unsigned max, two instructions on SSE2,
+// then a subtraction), and a leaf summary does this twice per gap: about
+// 20% of W1's leaf-summary instructions (docs/performance.md).
+LaneVec sub_sat(LaneVec a, LaneVec b) {
+#if defined(__SSE2__)
+  return std::bit_cast<LaneVec>(_mm_subs_epu16(std::bit_cast<__m128i>(a), std::bit_cast<__m128i>(b)));
+#else
+  return max_vec(a, b) - b;
+#endif
+}
 LaneVec splat(std::uint64_t v) { return LaneVec{} + static_cast<std::uint16_t>(v); }
 bool any_set(LaneVec v) {
   std::array<std::uint64_t, 2> words{};
