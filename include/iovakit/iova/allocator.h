@@ -72,10 +72,12 @@
 // == Memory ==
 // 16 B per entry in a leaf (first and last granule) at the leaves' fill,
 // plus each leaf's slot in its parent (64 B per leaf of up to 32 entries):
-// 22.6 B per live allocation measured at 1e5 and 1e6 allocations (the tree's
-// own bytes divided by live allocations, the unused part of its node chunks
-// included; 22.8-23.2 B counted through malloc and the chunk mappings;
-// bench/allocator_bench reports both). A tree past 4 MiB of nodes takes new
+// 22.6 B per live allocation measured at 1e5 and 1e6 allocations right after
+// they are made (the tree's own bytes divided by live allocations, the
+// unused part of its node chunks included; 22.8-23.2 B counted through
+// malloc and the chunk mappings; bench/allocator_bench reports both), 29.2
+// B after 2e7 random free + allocate pairs at 1e6 (leaves settle about 76%
+// full). A tree past 4 MiB of nodes takes new
 // nodes from 2 MiB huge-page chunks (node_pool.h), kept until the tree is
 // empty again. A leaf merges with a neighbour only below a quarter full, so
 // freeing every other allocation of a full space (W3) leaves about 48 B per
