@@ -76,7 +76,7 @@ std::vector<FixtureCase> cases() {
        testing::amd_ivmd,
        IommuVendor::kAmd,
        8,
-       6,
+       4,  // 00:00.0 has no IVHD entry; c4:00.0, .1 and .7 share one
        {UnitKind::kAmd},
        6,
        {{K::kIvmd, "0000:c4:00.7", 1, 0xe8, M::kIvmdDevid, 0x75e00000, 0x75e1ffff}},

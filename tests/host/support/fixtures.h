@@ -6,6 +6,9 @@
 // per-device lists below follow intel_iommu_get_resv_regions,
 // amd_iommu_get_resv_regions and arm_smmu_get_resv_regions, merged with the
 // kernel's iommu_insert_resv_region through iova::ResvList).
+// fixture_prediction_test.cpp checks each fixture's groups against the
+// kernel model, so the config space written (ACS capabilities,
+// multifunction bits, the LPC's RCBA) must be what gives those groups.
 //
 //   intel_laptop()      Microsoft Surface Book 2 DMAR: IGD RMRR, xHCI RMRR,
 //                       ANDD namespace scopes, a gfx-only DRHD
@@ -64,6 +67,25 @@ inline std::vector<std::uint8_t> with_subsystem(std::vector<std::uint8_t> config
   config[0x2e] = static_cast<std::uint8_t>(d & 0xffU);
   config[0x2f] = static_cast<std::uint8_t>(d >> 8U);
   return config;
+}
+
+// An Intel LPC bridge's root complex base address register (config 0xf0,
+// bit 0 enable), which pci_quirk_enable_intel_lpc_acs reads before it
+// turns on ACS for the PCH root ports of pci_quirk_intel_pch_acs_ids.
+inline std::vector<std::uint8_t> with_rcba(std::vector<std::uint8_t> config, std::uint32_t rcba) {
+  for (unsigned i = 0; i < 4; ++i) config[0xf0 + i] = static_cast<std::uint8_t>(rcba >> (8U * i));
+  return config;
+}
+// A PCIe port without an ACS capability (chipsets before ACS: the Intel
+// 5520 IOH, ICH10).
+inline std::vector<std::uint8_t> port_without_acs(std::uint16_t v, std::uint16_t d, std::uint8_t primary,
+                                                  std::uint8_t secondary, std::uint8_t subordinate,
+                                                  bool multifunction = false) {
+  ConfigBuilder b;
+  b.ids(v, d).class_code(0x060400).header(1, multifunction).buses(primary, secondary, subordinate).cap_list(0x40);
+  b.cap(0x40, pci::kCapIdSsvid, 0x60).u16(0x44, v).u16(0x46, 0x1234).pcie_cap(0x60, PcieType::kRootPort);
+  b.ext_cap(0x100, 0x0001, 2, 0);
+  return b.bytes();
 }
 
 inline constexpr std::string_view kDebian61 =
@@ -163,16 +185,16 @@ inline SysfsFixture server_nic_rmrr() {
            .iommu = "dmar0"});
   };
   add("0000:00:00.0", legacy(0x8086, 0x3406, 0x060000), "", "", 0);
-  add("0000:00:01.0", port(0x8086, 0x3408, 0, 3, 3), "", "pcieport", 1);
+  add("0000:00:01.0", port_without_acs(0x8086, 0x3408, 0, 3, 3), "", "pcieport", 1);
   add("0000:03:00.0", endpoint(0x14e4, 0x1639, 0x020000, true, PcieType::kEndpoint), "0000:00:01.0", "bnx2", 1);
   add("0000:03:00.1", endpoint(0x14e4, 0x1639, 0x020000, true, PcieType::kEndpoint), "0000:00:01.0", "bnx2", 1);
-  add("0000:00:03.0", port(0x8086, 0x340a, 0, 4, 4), "", "pcieport", 2);
+  add("0000:00:03.0", port_without_acs(0x8086, 0x340a, 0, 4, 4), "", "pcieport", 2);
   add("0000:04:00.0", endpoint(0x14e4, 0x1639, 0x020000, true, PcieType::kEndpoint), "0000:00:03.0", "bnx2", 2);
   add("0000:04:00.1", endpoint(0x14e4, 0x1639, 0x020000, true, PcieType::kEndpoint), "0000:00:03.0", "bnx2", 2);
-  add("0000:00:09.0", port(0x8086, 0x3410, 0, 5, 5), "", "pcieport", 3);
+  add("0000:00:09.0", port_without_acs(0x8086, 0x3410, 0, 5, 5), "", "pcieport", 3);
   add("0000:05:00.0", endpoint(0x103c, 0x323a, 0x010400, false, PcieType::kEndpoint), "0000:00:09.0", "hpsa", 3);
-  add("0000:00:1c.0", port(0x8086, 0x3a40, 0, 6, 6), "", "pcieport", 4);
-  add("0000:00:1c.4", port(0x8086, 0x3a48, 0, 1, 1), "", "pcieport", 4);
+  add("0000:00:1c.0", port_without_acs(0x8086, 0x3a40, 0, 6, 6, true), "", "pcieport", 4);
+  add("0000:00:1c.4", port_without_acs(0x8086, 0x3a48, 0, 1, 1, true), "", "pcieport", 4);
   add("0000:01:00.0", endpoint(0x103c, 0x3306, 0x088000, true, PcieType::kLegacyEndpoint), "0000:00:1c.4", "", 4);
   add("0000:01:00.2", endpoint(0x103c, 0x3307, 0x088000, true, PcieType::kLegacyEndpoint), "0000:00:1c.4", "hpilo", 4);
   add("0000:01:00.4", endpoint(0x103c, 0x3300, 0x0c0300, true, PcieType::kLegacyEndpoint), "0000:00:1c.4", "uhci_hcd",
@@ -229,22 +251,24 @@ inline SysfsFixture amd_ivmd() {
            .group = group,
            .iommu = group ? "ivhd0" : ""});
   };
-  add("0000:00:00.0", legacy(0x1022, 0x14e8, 0x060000), "", "", 0);
+  // The root complex has no IVHD device entry in this table, so
+  // amd_iommu_probe_device() refuses it and it gets no group.
+  add("0000:00:00.0", legacy(0x1022, 0x14e8, 0x060000), "", "", std::nullopt);
   add("0000:00:00.2", endpoint(0x1022, 0x14e9, 0x080600), "", "", std::nullopt);  // the IOMMU itself
-  add("0000:00:02.1", port(0x1022, 0x14ee, 0, 1, 1), "", "pcieport", 1);
-  add("0000:01:00.0", endpoint(0x144d, 0xa80a, 0x010802, false, PcieType::kEndpoint), "0000:00:02.1", "nvme", 2);
-  add("0000:00:08.1", port(0x1022, 0x14eb, 0, 0xc4, 0xc4), "", "pcieport", 3);
-  add("0000:c4:00.0", endpoint(0x1002, 0x150e, 0x030000, true, PcieType::kLegacyEndpoint), "0000:00:08.1", "amdgpu", 4);
+  add("0000:00:02.1", port(0x1022, 0x14ee, 0, 1, 1), "", "pcieport", 0);
+  add("0000:01:00.0", endpoint(0x144d, 0xa80a, 0x010802, false, PcieType::kEndpoint), "0000:00:02.1", "nvme", 1);
+  add("0000:00:08.1", port(0x1022, 0x14eb, 0, 0xc4, 0xc4), "", "pcieport", 2);
+  // Three functions of one multifunction device without ACS: one group
+  // (get_pci_function_alias_group).
+  add("0000:c4:00.0", endpoint(0x1002, 0x150e, 0x030000, true, PcieType::kLegacyEndpoint), "0000:00:08.1", "amdgpu", 3);
   add("0000:c4:00.1", endpoint(0x1002, 0x1640, 0x040300, true, PcieType::kLegacyEndpoint), "0000:00:08.1",
-      "snd_hda_intel", 4);
-  add("0000:c4:00.7", endpoint(0x1022, 0x164a, 0x118000, true, PcieType::kEndpoint), "0000:00:08.1", "", 5);
+      "snd_hda_intel", 3);
+  add("0000:c4:00.7", endpoint(0x1022, 0x164a, 0x118000, true, PcieType::kEndpoint), "0000:00:08.1", "", 3);
   f.amd_unit("ivhd0", "0000:00:00.2", 0x190b640f, "246577efa2254afa:10");
   f.group(0, "identity", group_regions({amd({})}));
   f.group(1, "identity", group_regions({amd({})}));
   f.group(2, "identity", group_regions({amd({})}));
-  f.group(3, "identity", group_regions({amd({})}));
-  f.group(4, "identity", group_regions({amd({}), amd({})}));
-  f.group(5, "identity", group_regions({amd({excl})}));
+  f.group(3, "identity", group_regions({amd({}), amd({}), amd({excl})}));
   f.table("IVRS", read_data("acpi/ivrs/asustek-computer_asus-zenbook-s-16-um5606wa-um5606wa_4AF98851C2C6.dat"));
   return f;
 }
@@ -317,7 +341,7 @@ inline SysfsFixture pcie_to_pci() {
   add("0000:03:00.0", legacy(0x1106, 0x3044, 0x0c0010), "0000:02:00.0", "firewire_ohci", 6);
   add("0000:03:01.0", legacy(0x10ec, 0x8169, 0x020000), "0000:02:00.0", "r8169", 6);
   add("0000:00:1d.0", legacy(0x8086, 0x1c26, 0x0c0320), "", "ehci-pci", 7);
-  add("0000:00:1f.0", legacy(0x8086, 0x1c5c, 0x060100, true), "", "lpc_ich", 8);
+  add("0000:00:1f.0", with_rcba(legacy(0x8086, 0x1c5c, 0x060100, true), 0xfed1c001), "", "lpc_ich", 8);
   add("0000:00:1f.2", legacy(0x8086, 0x1c02, 0x010601, true), "", "ahci", 8);
   add("0000:00:1f.3", legacy(0x8086, 0x1c22, 0x0c0500, true), "", "i801_smbus", 8);
   for (unsigned g : {0U, 1U, 3U, 4U, 5U}) f.group(g, "DMA-FQ", group_regions({intel_device({})}));
@@ -356,18 +380,21 @@ inline SysfsFixture lg_gram_example() {
   add("0000:00:04.0", endpoint(0x8086, 0x8a03, 0x118000), "", "proc_thermal", 2);
   add("0000:00:0d.0", endpoint(0x8086, 0x8a13, 0x0c0330), "", "xhci_hcd", 3);
   add("0000:00:12.0", endpoint(0x8086, 0x34fc, 0x070000), "", "intel_ish_ipc", 4);
-  add("0000:00:14.0", endpoint(0x8086, 0x34ed, 0x0c0330, true), "", "xhci_hcd", 5);
-  add("0000:00:14.2", endpoint(0x8086, 0x34ef, 0x050000, true), "", "", 5);
-  add("0000:00:14.3", endpoint(0x8086, 0x34f0, 0x028000, true), "", "iwlwifi", 5);
+  // The PCH's multifunction devices carry no PCIe capability, so neither ACS
+  // nor the Intel RCiEP quirk (pci_quirk_rciep_acs) separates their
+  // functions: one group per slot (get_pci_function_alias_group).
+  add("0000:00:14.0", legacy(0x8086, 0x34ed, 0x0c0330, true), "", "xhci_hcd", 5);
+  add("0000:00:14.2", legacy(0x8086, 0x34ef, 0x050000, true), "", "", 5);
+  add("0000:00:14.3", legacy(0x8086, 0x34f0, 0x028000, true), "", "iwlwifi", 5);
   add("0000:00:15.0", endpoint(0x8086, 0x34e8, 0x0c8000, true), "", "intel-lpss", 6);
   add("0000:00:16.0", endpoint(0x8086, 0x34e0, 0x078000, true), "", "mei_me", 7);
   add("0000:00:1d.0", port(0x8086, 0x34b0, 0, 1, 1), "", "pcieport", 8);
   add("0000:01:00.0", with_subsystem(endpoint(0x144d, 0xa809, 0x010802, false, PcieType::kEndpoint), 0x144d, 0xa801),
       "0000:00:1d.0", "nvme", 9);
-  add("0000:00:1f.0", endpoint(0x8086, 0x3482, 0x060100, true), "", "", 10);
-  add("0000:00:1f.3", endpoint(0x8086, 0x34c8, 0x040380, true), "", "snd_hda_intel", 10);
-  add("0000:00:1f.4", endpoint(0x8086, 0x34a3, 0x0c0500, true), "", "i801_smbus", 10);
-  add("0000:00:1f.5", endpoint(0x8086, 0x34a4, 0x0c8000, true), "", "intel-spi", 10);
+  add("0000:00:1f.0", legacy(0x8086, 0x3482, 0x060100, true), "", "", 10);
+  add("0000:00:1f.3", legacy(0x8086, 0x34c8, 0x040380, true), "", "snd_hda_intel", 10);
+  add("0000:00:1f.4", legacy(0x8086, 0x34a3, 0x0c0500, true), "", "i801_smbus", 10);
+  add("0000:00:1f.5", legacy(0x8086, 0x34a4, 0x0c8000, true), "", "intel-spi", 10);
   f.group(0, "DMA-FQ", group_regions({intel_device({igd})}));
   for (unsigned g : {1U, 2U, 4U, 6U, 7U, 8U, 9U}) f.group(g, "DMA-FQ", group_regions({intel_device({})}));
   f.group(3, "DMA-FQ", group_regions({intel_device({usb})}));
