@@ -44,11 +44,11 @@ LaneVec load_lanes(const std::uint16_t* p) {
 }
 void store_lanes(std::uint16_t* p, LaneVec v) { std::memcpy(p, &v, sizeof v); }
 LaneVec max_vec(LaneVec a, LaneVec b) { return a > b ? a : b; }
-// max(a - b, 0) per lane: one instruction on x86-64 (psubusw) and arm64
-// (uqsub). GCC 12 does not recognise any spelling of it in the vector
-// extension on x86-64 (it emits an unsigned max, two instructions on SSE2,
-// then a subtraction), and a leaf summary does this twice per gap: about
-// 20% of W1's leaf-summary instructions (docs/performance.md).
+// max(a - b, 0) per lane. On x86-64 through the SSE2 intrinsic (psubusw,
+// one instruction): GCC 12 turns the generic form below into an unsigned
+// max (two instructions on SSE2) and a subtraction, and a leaf summary does
+// this twice per gap (45 -> 36 instructions per gap, docs/performance.md).
+// Elsewhere the generic form.
 LaneVec sub_sat(LaneVec a, LaneVec b) {
 #if defined(__SSE2__)
   return std::bit_cast<LaneVec>(_mm_subs_epu16(std::bit_cast<__m128i>(a), std::bit_cast<__m128i>(b)));
