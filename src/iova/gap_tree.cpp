@@ -419,10 +419,16 @@ void raise_lanes(Lanes& lanes, std::uint64_t a, std::uint64_t length) {
   store_lanes(lanes.data() + kVecLanes, max_vec(load_lanes(lanes.data() + kVecLanes), v[1]));
 }
 
-void max_lanes(Lanes& into, const std::uint16_t* from) {
-  for (std::size_t h = 0; h < kLanes; h += kVecLanes) {
-    store_lanes(into.data() + h, max_vec(load_lanes(into.data() + h), load_lanes(from + h)));
+// The lane-wise maximum over `count` consecutive rows, kept in registers.
+void max_rows(Lanes& out, const std::uint16_t* rows, std::uint32_t count) {
+  LaneVec low{};
+  LaneVec high{};
+  for (std::uint32_t c = 0; c < count; ++c) {
+    low = max_vec(low, load_lanes(rows + std::size_t{c} * kLanes));
+    high = max_vec(high, load_lanes(rows + std::size_t{c} * kLanes + kVecLanes));
   }
+  store_lanes(out.data(), low);
+  store_lanes(out.data() + kVecLanes, high);
 }
 
 }  // namespace
@@ -457,12 +463,11 @@ void GapTree::leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) con
 void GapTree::inner_summary(const Node* n, Summary& out) const {
   out.mask = 0;
   out.gap = 0;
-  out.lanes.fill(0);
   for (std::uint32_t i = 0; i < n->count; ++i) {
     out.mask |= masks(n)[i];
     out.gap = std::max(out.gap, max_gaps(n)[i]);
-    max_lanes(out.lanes, lanes(n) + std::size_t{i} * kLanes);
   }
+  max_rows(out.lanes, lanes(n), n->count);
   out.high = highs(n)[n->count - 1];
 }
 
@@ -478,14 +483,20 @@ void GapTree::read_slot(const Node* n, std::uint32_t i, Summary& out) const {
   out.high = highs(n)[i];
   out.mask = masks(n)[i];
   out.gap = max_gaps(n)[i];
-  std::copy_n(lanes(n) + std::size_t{i} * kLanes, kLanes, out.lanes.begin());
+  // Two vector moves: std::copy_n here became a call to memmove (GCC 12),
+  // on every level of every update.
+  const std::uint16_t* row = lanes(n) + std::size_t{i} * kLanes;
+  store_lanes(out.lanes.data(), load_lanes(row));
+  store_lanes(out.lanes.data() + kVecLanes, load_lanes(row + kVecLanes));
 }
 
 void GapTree::write_slot(Node* n, std::uint32_t i, const Summary& s) const {
   highs(n)[i] = s.high;
   masks(n)[i] = s.mask;
   max_gaps(n)[i] = s.gap;
-  std::copy_n(s.lanes.begin(), kLanes, lanes(n) + std::size_t{i} * kLanes);
+  std::uint16_t* row = lanes(n) + std::size_t{i} * kLanes;
+  store_lanes(row, load_lanes(s.lanes.data()));
+  store_lanes(row + kVecLanes, load_lanes(s.lanes.data() + kVecLanes));
 }
 
 void GapTree::recompute_slot(Node* n, std::uint32_t i, std::uint64_t lo) const {
@@ -551,34 +562,42 @@ void GapTree::propagate(const Path& path, Summary& fresh) const {
       dropped |= any_set((was == agg) & (now < agg));
       store_lanes(next->lanes.data() + h, max_vec(agg, now));
     }
-    if (dropped) {
-      next->lanes.fill(0);
-      for (std::uint32_t c = 0; c < count; ++c) max_lanes(next->lanes, lanes(parent) + std::size_t{c} * kLanes);
-    }
+    if (dropped) max_rows(next->lanes, lanes(parent), count);
     std::swap(cur, next);
   }
 }
 
 // The leaf's gaps only grew or merged (an erase): its new summary is its old
-// one raised by the grown gap [a, b]; only the length classes need a pass,
-// since a class may have vanished with the gaps that merged.
-void GapTree::raise_leaf(const Path& path, std::uint64_t a, std::uint64_t b) const {
+// one raised by the grown gap [a, b], which replaced gaps of `below` and
+// `above` granules (0: none). Only the length classes can vanish: a class of
+// a replaced gap stays when another gap of the leaf still has it, and the
+// scan for those stops as soon as both are found (most leaves repeat their
+// few classes; a full pass cost about 330 instructions per erase).
+void GapTree::raise_leaf(const Path& path, std::uint64_t a, std::uint64_t b, std::uint64_t below,
+                         std::uint64_t above) const {
   Summary s;  // NOLINT(cppcoreguidelines-pro-type-member-init): read_slot fills it
   read_slot(path.node[path.depth - 1], path.index[path.depth - 1], s);
   const Node* leaf = path.leaf;
   const std::uint64_t length = b - a + 1;
   s.gap = std::max(s.gap, length);
   raise_lanes(s.lanes, a, length);
-  std::uint64_t mask = 0;
-  const std::uint64_t* f = firsts(leaf);
-  const std::uint64_t* l = lasts(leaf);
-  std::uint64_t start = path.leaf_lo;
-  for (std::uint32_t i = 0; i < leaf->count; ++i) {
-    if (f[i] > start) mask |= std::uint64_t{1} << floor_log2(f[i] - start);
-    start = l[i] + 1;
+  const std::uint64_t grown = std::uint64_t{1} << floor_log2(length);
+  std::uint64_t gone = 0;
+  if (below != 0) gone |= std::uint64_t{1} << floor_log2(below);
+  if (above != 0) gone |= std::uint64_t{1} << floor_log2(above);
+  gone &= ~grown;
+  std::uint64_t kept = 0;
+  if (gone != 0) {
+    const std::uint64_t* f = firsts(leaf);
+    const std::uint64_t* l = lasts(leaf);
+    std::uint64_t start = path.leaf_lo;
+    for (std::uint32_t i = 0; i < leaf->count && kept != gone; ++i) {
+      if (f[i] > start) kept |= gone & (std::uint64_t{1} << floor_log2(f[i] - start));
+      start = l[i] + 1;
+    }
   }
-  s.mask = mask;
-  s.high = l[leaf->count - 1];
+  s.mask = ((s.mask & ~gone) | kept) | grown;
+  s.high = lasts(leaf)[leaf->count - 1];
   propagate(path, s);
 }
 
@@ -588,7 +607,8 @@ void GapTree::refresh_gap_owner(std::uint64_t pfn, std::uint64_t gap_start) {
   if (size_ == 0 || root_->height == 0 || pfn > node_high(root_)) return;
   Path path;
   descend(pfn, path);
-  raise_leaf(path, gap_start, firsts(path.leaf)[0] - 1);
+  const std::uint64_t first = firsts(path.leaf)[0];
+  raise_leaf(path, gap_start, first - 1, 0, first - (pfn + 1));
 }
 
 // Recomputes the summary of the leaf that owns the gap holding pfn.
@@ -868,8 +888,10 @@ std::optional<GapTree::Entry> GapTree::erase_entry(std::uint64_t first, bool res
       // The gap below the entry, the entry and the gap above it become one
       // gap owned by the next entry of the same leaf: nothing shrinks.
       const std::uint64_t gap_end = firsts(leaf)[pos + 1] - 1;
+      const std::uint64_t below = out.first - gap_start;
+      const std::uint64_t above = gap_end - out.last;
       leaf_remove_at(leaf, pos);
-      if (path.depth > 0) raise_leaf(path, gap_start, gap_end);
+      if (path.depth > 0) raise_leaf(path, gap_start, gap_end, below, above);
     }
     return out;
   }

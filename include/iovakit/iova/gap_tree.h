@@ -255,7 +255,7 @@ class GapTree {
   void recompute_slot(Node* n, std::uint32_t i, std::uint64_t lo) const;
   [[nodiscard]] static bool same(const Summary& a, const Summary& b);
   void propagate(const Path& path, Summary& fresh) const;
-  void raise_leaf(const Path& path, std::uint64_t a, std::uint64_t b) const;
+  void raise_leaf(const Path& path, std::uint64_t a, std::uint64_t b, std::uint64_t below, std::uint64_t above) const;
   void refresh_gap_owner(std::uint64_t pfn, std::uint64_t gap_start);
   void recompute_gap_owner(std::uint64_t pfn);
 
