@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cstdint>
 #include <cstring>
 #include <new>
 #include <stdexcept>
@@ -141,6 +142,7 @@ struct GapTree::Window {
   std::uint32_t lane = 0;       // lanes index for order (>= 1), clamped to the last lane
   std::uint64_t lane_need = 0;  // what that lane must reach: min(size, kLaneCap)
   std::uint32_t min_class = 0;  // best fit: the smallest sure-fit length class
+  bool lanes_exact = false;     // order >= 1 and GapTree::exact(size, order)
 };
 
 namespace {
@@ -350,10 +352,18 @@ namespace {
 // `bytes` from p: what a descent reads of a node (a leaf's header, firsts and
 // lasts; an inner node's header, highs and children). Fetching those lines
 // at once turns the dependent misses of the binary search into one wait.
+// Two lines per step (the loop's own instructions cost as much as the
+// prefetches, about 470 per W1 pair one line at a time); the second may
+// fall one line past the end, which costs a little bandwidth at most (a
+// prefetch never faults).
 void prefetch_lines(const void* p, std::size_t bytes) {
-  const auto* c = static_cast<const char*>(p);
-  for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off);
-  __builtin_prefetch(c + bytes - 1);  // the last line, when p is not line-aligned
+  constexpr std::uintptr_t kLine = 64;
+  const auto start = reinterpret_cast<std::uintptr_t>(p);
+  const std::uintptr_t end = start + bytes;
+  for (std::uintptr_t at = start & ~(kLine - 1); at < end; at += 2 * kLine) {
+    __builtin_prefetch(reinterpret_cast<const void*>(at));          // NOLINT(performance-no-int-to-ptr)
+    __builtin_prefetch(reinterpret_cast<const void*>(at + kLine));  // NOLINT(performance-no-int-to-ptr)
+  }
 }
 }  // namespace
 
@@ -1079,6 +1089,7 @@ std::optional<std::uint64_t> GapTree::search_path(const Query& query, Path* path
   w.align_mask = low_mask(w.order);
   w.low = query.low;
   w.high = std::min(query.high, max_pfn_);
+  w.lanes_exact = w.order >= 1 && exact(w.size, w.order);
   if (w.size == 0 || w.low > w.high || w.high - w.low < w.size - 1) return std::nullopt;
   const auto tail = tail_gap();
   std::uint64_t x = 0;
@@ -1133,8 +1144,10 @@ std::optional<std::uint64_t> GapTree::search_path(const Query& query, Path* path
 // Whether child i of n can hold the request: exact within the lanes (see
 // GapTree::exact), a necessary condition beyond them.
 bool GapTree::may_fit(const Node* n, std::uint32_t i, const Window& w) const {
-  if (max_gaps(n)[i] < w.size) return false;
-  return w.order == 0 || lanes(n)[std::size_t{i} * kLanes + w.lane] >= w.lane_need;
+  // Within the lanes, a lane at the request's size implies a gap that long.
+  if (w.order == 0) return max_gaps(n)[i] >= w.size;
+  if (lanes(n)[std::size_t{i} * kLanes + w.lane] < w.lane_need) return false;
+  return w.lanes_exact || max_gaps(n)[i] >= w.size;
 }
 
 // Notes the step into child i of n (at depth d) in `path`, if one is being
@@ -1162,6 +1175,20 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
     note_leaf(path, d, n, lo);
     const std::uint64_t* f = firsts(n);
     const std::uint64_t* l = lasts(n);
+    if (lo >= w.low && f[n->count - 1] - 1 <= w.high) {
+      // The window holds all of this leaf's gaps (the usual case below the
+      // boundary paths): no clipping, and a test of two comparisons per
+      // gap, since the scan passes many gaps too short or too unaligned.
+      const std::uint64_t keep = ~w.align_mask;
+      for (std::uint32_t i = n->count; i-- > 0;) {
+        const std::uint64_t a = i == 0 ? lo : l[i - 1] + 1;
+        if (f[i] - a >= w.size && ((f[i] - w.size) & keep) >= a) {
+          out = (f[i] - w.size) & keep;
+          return true;
+        }
+      }
+      return false;
+    }
     for (std::uint32_t i = n->count; i-- > 0;) {
       const std::uint64_t a = i == 0 ? lo : l[i - 1] + 1;
       if (f[i] == a) continue;
@@ -1172,11 +1199,7 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
     return false;
   }
   const std::uint64_t* h = highs(n);
-  for (std::uint32_t i = n->count; i-- > 0;) {
-    const std::uint64_t clo = child_lo(h, i, lo);
-    if (clo > w.high) continue;
-    if (h[i] <= w.low) return false;  // the child's gaps end below h[i]
-    if (!may_fit(n, i, w)) continue;
+  auto enter = [&](std::uint32_t i) {
     note(path, d, n, i, lo);
     const Node* c = children(n)[i];
     prefetch_node(c, n->height == 1);
@@ -1186,7 +1209,28 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
       const std::uint32_t from = c->count > 8 ? c->count - 8 : 0;
       prefetch_lines(lanes(c) + std::size_t{from} * kLanes, std::size_t{c->count - from} * sizeof(Lanes));
     }
-    if (search_down(c, clo, w, out, path, d + 1)) return true;
+    return search_down(c, child_lo(h, i, lo), w, out, path, d + 1);
+  };
+  if (lo >= w.low && h[n->count - 1] <= w.high && (w.order == 0 || w.lanes_exact)) {
+    // Every child lies inside the window and one row decides a fit
+    // exactly: the highest child that fits is the answer's subtree, found
+    // by a scan of one row (about 30 children are passed per W1 pair).
+    std::uint32_t i = n->count;
+    if (w.order == 0) {
+      const std::uint64_t* g = max_gaps(n);
+      while (i > 0 && g[i - 1] < w.size) --i;
+    } else {
+      const std::uint16_t* row = lanes(n) + w.lane;
+      while (i > 0 && row[std::size_t{i - 1} * kLanes] < w.lane_need) --i;
+    }
+    return i > 0 && enter(i - 1);
+  }
+  for (std::uint32_t i = n->count; i-- > 0;) {
+    const std::uint64_t clo = child_lo(h, i, lo);
+    if (clo > w.high) continue;
+    if (h[i] <= w.low) return false;  // the child's gaps end below h[i]
+    if (!may_fit(n, i, w)) continue;
+    if (enter(i)) return true;
   }
   return false;
 }
