@@ -369,8 +369,12 @@ void prefetch_lines(const void* p, std::size_t bytes) {
 
 // Of an inner node, the scalar rows: the search and the summary update read
 // masks and max_gaps next to highs and children.
-void GapTree::prefetch_node(const Node* child, bool leaf) const {
-  prefetch_lines(child, leaf ? leaf_bytes_ : sizeof(Node) + 4 * sizeof(std::uint64_t) * std::size_t{fanout_});
+// Of an inner node, the scalar rows: the search and the summary update read
+// masks and max_gaps next to highs and children. Every level: leaving out
+// the levels above the leaves' parents (a few hundred KiB at 1e6 entries)
+// saved about 300 instructions per W1 pair and cost 15% in time.
+void GapTree::prefetch_node(const Node* child, std::uint32_t height) const {
+  prefetch_lines(child, height == 0 ? leaf_bytes_ : sizeof(Node) + 4 * sizeof(std::uint64_t) * std::size_t{fanout_});
 }
 
 void GapTree::descend(std::uint64_t pfn, Path& path) const {
@@ -386,9 +390,9 @@ void GapTree::descend(std::uint64_t pfn, Path& path) const {
     lo = child_lo(highs(n), i, lo);
     // The lanes of this slot are read again when the change propagates.
     __builtin_prefetch(lanes(n) + std::size_t{i} * kLanes);
-    const bool leaf = n->height == 1;
+    const std::uint32_t height = n->height - 1;
     n = children(n)[i];
-    prefetch_node(n, leaf);
+    prefetch_node(n, height);
   }
   path.depth = depth;
   path.leaf = n;
@@ -1202,7 +1206,7 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
   auto enter = [&](std::uint32_t i) {
     note(path, d, n, i, lo);
     const Node* c = children(n)[i];
-    prefetch_node(c, n->height == 1);
+    prefetch_node(c, n->height - 1);
     if (c->height > 0) {
       // The search tests children from the last one down: the lanes of the
       // last eight.
@@ -1220,8 +1224,11 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
       const std::uint64_t* g = max_gaps(n);
       while (i > 0 && g[i - 1] < w.size) --i;
     } else {
-      const std::uint16_t* row = lanes(n) + w.lane;
-      while (i > 0 && row[std::size_t{i - 1} * kLanes] < w.lane_need) --i;
+      const std::uint16_t* lane = lanes(n) + std::size_t{i - 1} * kLanes + w.lane;
+      while (i > 0 && *lane < w.lane_need) {
+        --i;
+        lane -= kLanes;  // at i == 0: inside the max_gaps row before, not read
+      }
     }
     return i > 0 && enter(i - 1);
   }

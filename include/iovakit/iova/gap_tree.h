@@ -244,7 +244,7 @@ class GapTree {
   }
   [[nodiscard]] static std::uint32_t pick_child(const std::uint64_t* highs, std::uint32_t count, std::uint64_t pfn);
   void descend(std::uint64_t pfn, Path& path) const;
-  void prefetch_node(const Node* child, bool leaf) const;
+  void prefetch_node(const Node* child, std::uint32_t height) const;
 
   // Summaries.
   void leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) const;
