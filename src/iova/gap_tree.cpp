@@ -433,6 +433,34 @@ void raise_lanes(Lanes& lanes, std::uint64_t a, std::uint64_t length) {
   store_lanes(lanes.data() + kVecLanes, max_vec(load_lanes(lanes.data() + kVecLanes), v[1]));
 }
 
+// The OR of row[0 .. count), two elements per step.
+std::uint64_t or_row(const std::uint64_t* row, std::uint32_t count) {
+  std::uint64_t a = 0;
+  std::uint64_t b = 0;
+  std::uint32_t c = 0;
+  for (; c + 1 < count; c += 2) {
+    a |= row[c];
+    b |= row[c + 1];
+  }
+  if (c < count) a |= row[c];
+  return a | b;
+}
+
+// The maximum of row[0 .. count), two chains without branches (it used to
+// stop at the first child reaching the old maximum, a branch per element
+// that cost about 115 instructions per recomputation against 50 now).
+std::uint64_t max_row(const std::uint64_t* row, std::uint32_t count) {
+  std::uint64_t a = 0;
+  std::uint64_t b = 0;
+  std::uint32_t c = 0;
+  for (; c + 1 < count; c += 2) {
+    a = std::max(a, row[c]);
+    b = std::max(b, row[c + 1]);
+  }
+  if (c < count) a = std::max(a, row[c]);
+  return std::max(a, b);
+}
+
 // The lane-wise maximum over `count` consecutive rows, kept in registers.
 void max_rows(Lanes& out, const std::uint16_t* rows, std::uint32_t count) {
   LaneVec low{};
@@ -526,58 +554,78 @@ void GapTree::recompute_slot(Node* n, std::uint32_t i, std::uint64_t lo) const {
 // held it and went down; for the lanes that is a short loop of vector max
 // operations. Stops as soon as a slot does not change.
 void GapTree::propagate(const Path& path, Summary& fresh) const {
-  Summary old;    // NOLINT(cppcoreguidelines-pro-type-member-init): read_slot fills it
-  Summary other;  // NOLINT(cppcoreguidelines-pro-type-member-init): written before use
-  Summary* cur = &fresh;
-  Summary* next = &other;
-  for (std::uint32_t d = path.depth; d-- > 0;) {
-    Node* parent = path.node[d];
-    const std::uint32_t i = path.index[d];
-    read_slot(parent, i, old);
-    if (same(old, *cur)) return;
-    write_slot(parent, i, *cur);
+  if (path.depth == 0) return;
+  // The child's new summary and its slot's old one, in registers: a level's
+  // old slot is the aggregate the level below read from it (the compiler
+  // cannot see that and would load it twice, through memory).
+  std::uint64_t high = fresh.high;
+  std::uint64_t mask = fresh.mask;
+  std::uint64_t gap = fresh.gap;
+  LaneVec low_lanes = load_lanes(fresh.lanes.data());
+  LaneVec high_lanes = load_lanes(fresh.lanes.data() + kVecLanes);
+  std::uint32_t d = path.depth - 1;
+  Node* parent = path.node[d];
+  std::uint32_t i = path.index[d];
+  std::uint64_t old_high = highs(parent)[i];
+  std::uint64_t old_mask = masks(parent)[i];
+  std::uint64_t old_gap = max_gaps(parent)[i];
+  LaneVec old_low = load_lanes(lanes(parent) + std::size_t{i} * kLanes);
+  LaneVec old_high_lanes = load_lanes(lanes(parent) + std::size_t{i} * kLanes + kVecLanes);
+  for (;;) {
+    if (!any_set((old_low ^ low_lanes) | (old_high_lanes ^ high_lanes)) && old_high == high && old_mask == mask &&
+        old_gap == gap) {
+      return;
+    }
+    highs(parent)[i] = high;
+    masks(parent)[i] = mask;
+    max_gaps(parent)[i] = gap;
+    store_lanes(lanes(parent) + std::size_t{i} * kLanes, low_lanes);
+    store_lanes(lanes(parent) + std::size_t{i} * kLanes + kVecLanes, high_lanes);
     if (d == 0) return;
 
-    const Node* grand = path.node[d - 1];
+    Node* grand = path.node[d - 1];
     const std::uint32_t j = path.index[d - 1];
     const std::uint32_t count = parent->count;
-    next->high = highs(parent)[count - 1];
-
     const std::uint64_t agg_mask = masks(grand)[j];
-    if ((cur->mask & old.mask) == old.mask) {
-      next->mask = agg_mask | cur->mask;
-    } else {
-      std::uint64_t m = 0;
-      for (std::uint32_t c = 0; c < count; ++c) m |= masks(parent)[c];
-      next->mask = m;
-    }
-
     const std::uint64_t agg_gap = max_gaps(grand)[j];
-    if (cur->gap >= agg_gap) {
-      next->gap = cur->gap;
-    } else if (old.gap == agg_gap) {
-      // Maxima are often shared (many holes have the same size): stop at
-      // the first other child that still reaches the old one.
-      std::uint64_t m = 0;
-      for (std::uint32_t c = 0; c < count && m != agg_gap; ++c) m = std::max(m, max_gaps(parent)[c]);
-      next->gap = m;
-    } else {
-      next->gap = agg_gap;
+    const LaneVec agg_low = load_lanes(lanes(grand) + std::size_t{j} * kLanes);
+    const LaneVec agg_high = load_lanes(lanes(grand) + std::size_t{j} * kLanes + kVecLanes);
+
+    std::uint64_t next_mask = agg_mask | mask;
+    if ((mask & old_mask) != old_mask) next_mask = or_row(masks(parent), count);
+
+    std::uint64_t next_gap = agg_gap;
+    if (gap >= agg_gap) {
+      next_gap = gap;
+    } else if (old_gap == agg_gap) {
+      next_gap = max_row(max_gaps(parent), count);
     }
 
     // Per lane: the new maximum is max(old aggregate, this child), unless
     // this child held the aggregate and went down.
-    const std::uint16_t* agg_lanes = lanes(grand) + std::size_t{j} * kLanes;
-    bool dropped = false;
-    for (std::size_t h = 0; h < kLanes; h += kVecLanes) {
-      const LaneVec agg = load_lanes(agg_lanes + h);
-      const LaneVec now = load_lanes(cur->lanes.data() + h);
-      const LaneVec was = load_lanes(old.lanes.data() + h);
-      dropped |= any_set((was == agg) & (now < agg));
-      store_lanes(next->lanes.data() + h, max_vec(agg, now));
+    LaneVec next_low = max_vec(agg_low, low_lanes);
+    LaneVec next_high = max_vec(agg_high, high_lanes);
+    if (any_set(((old_low == agg_low) & (low_lanes < agg_low)) |
+                ((old_high_lanes == agg_high) & (high_lanes < agg_high)))) {
+      Lanes all;  // NOLINT(cppcoreguidelines-pro-type-member-init): max_rows fills it
+      max_rows(all, lanes(parent), count);
+      next_low = load_lanes(all.data());
+      next_high = load_lanes(all.data() + kVecLanes);
     }
-    if (dropped) max_rows(next->lanes, lanes(parent), count);
-    std::swap(cur, next);
+
+    old_high = highs(grand)[j];
+    old_mask = agg_mask;
+    old_gap = agg_gap;
+    old_low = agg_low;
+    old_high_lanes = agg_high;
+    high = highs(parent)[count - 1];
+    mask = next_mask;
+    gap = next_gap;
+    low_lanes = next_low;
+    high_lanes = next_high;
+    parent = grand;
+    i = j;
+    --d;
   }
 }
 
