@@ -935,7 +935,7 @@ std::optional<GapTree::Entry> GapTree::erase_entry(std::uint64_t first, bool res
   // Where the merged gap starts: the end of the entry before, or the leaf's
   // lower bound.
   const std::uint64_t gap_start = pos == 0 ? path.leaf_lo : lasts(leaf)[pos - 1] + 1;
-  if (path.depth == 0 || leaf->count - 1 >= min_leaf_) {
+  if (path.depth == 0 || (leaf->count - 1 >= min_leaf_ && !sibling_absorbs(path, leaf->count - 1))) {
     if (was_last) {
       // The gap below the entry leaves this leaf (the summary may drop) and
       // joins the first gap of the next leaf, which grows.
@@ -970,15 +970,30 @@ std::optional<GapTree::Entry> GapTree::erase_entry(std::uint64_t first, bool res
   return out;
 }
 
+// Whether a leaf left with `count` entries should merge with a sibling that
+// has room for them: only a leaf at most half full looks (reading a
+// sibling's count is a cache miss), and a pair of half-full leaves becomes
+// one. Without this, a space thinned out evenly (W3 frees every other
+// allocation) keeps every leaf half full: 48 B per allocation instead of
+// about 26 (docs/performance.md).
+bool GapTree::sibling_absorbs(const Path& path, std::uint32_t count) const {
+  if (count > leaf_cap_ / 2) return false;
+  const Node* parent = path.node[path.depth - 1];
+  const std::uint32_t i = path.index[path.depth - 1];
+  return (i > 0 && children(parent)[i - 1]->count + count <= leaf_cap_) ||
+         (i + 1 < parent->count && children(parent)[i + 1]->count + count <= leaf_cap_);
+}
+
 // Erases from the subtree n whose gaps start at lo; returns whether n is now
-// below its minimum fill, for the parent to fix.
+// below its minimum fill, or a leaf at most half full, for the parent to fix
+// (or merge).
 bool GapTree::erase_rec(Node* n, std::uint64_t lo, std::uint64_t first, Entry& out) {
   if (n->height == 0) {
     const std::uint64_t* f = firsts(n);
     const auto pos = static_cast<std::uint32_t>(std::lower_bound(f, f + n->count, first) - f);
     out = leaf_entry(n, pos);
     leaf_remove_at(n, pos);
-    return n->count < min_leaf_;
+    return n->count <= leaf_cap_ / 2;
   }
   const std::uint32_t i = pick_child(highs(n), n->count, first);
   const std::uint64_t clo = child_lo(highs(n), i, lo);
@@ -990,8 +1005,9 @@ bool GapTree::erase_rec(Node* n, std::uint64_t lo, std::uint64_t first, Entry& o
   return n->count < min_inner_;
 }
 
-// Child i of n is below its minimum: drop it when empty, else merge it with
-// a sibling when both fit in one node, else even the two out.
+// Child i of n is below its minimum, or a leaf at most half full: drop it
+// when empty, else merge it with a sibling when both fit in one node, else
+// (below its minimum only) even the two out.
 void GapTree::fix_underflow(Node* n, std::uint32_t i, std::uint64_t lo) {
   Node* c = children(n)[i];
   if (c->count == 0) {
@@ -1005,12 +1021,20 @@ void GapTree::fix_underflow(Node* n, std::uint32_t i, std::uint64_t lo) {
     recompute_slot(n, i, child_lo(highs(n), i, lo));
     return;
   }
-  const std::uint32_t li = i > 0 ? i - 1 : i;
+  const bool leaves = c->height == 0;
+  const std::uint32_t cap = leaves ? leaf_cap_ : fanout_;
+  // The sibling to merge with: the left one when both fit in one node, else
+  // the right one.
+  std::uint32_t li = i > 0 ? i - 1 : i;
+  if (i > 0 && i + 1 < n->count && children(n)[li]->count + c->count > cap) li = i;
   const std::uint32_t ri = li + 1;
   Node* left = children(n)[li];
   Node* right = children(n)[ri];
-  const bool leaves = left->height == 0;
-  const std::uint32_t cap = leaves ? leaf_cap_ : fanout_;
+  if (leaves && c->count >= min_leaf_ && left->count + right->count > cap) {
+    // Half full, but no sibling has room: nothing to do.
+    recompute_slot(n, i, child_lo(highs(n), i, lo));
+    return;
+  }
   if (left->count + right->count <= cap) {
     if (leaves) {
       move_entries(left, left->count, right, 0, right->count);

@@ -268,6 +268,29 @@ TEST(GapTree, OverlappingAndGapsAcrossLeaves) {
   EXPECT_EQ(tree.gaps(985, 1000), (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{990, 1000}}));
 }
 
+// A space thinned out evenly (W3 frees every other allocation) leaves every
+// leaf half full; neighbouring half-full leaves merge, so the tree ends with
+// about half the leaves, and every summary still agrees with the entries.
+TEST(GapTree, HalfFullLeavesMerge) {
+  for (const GapTree::Tuning tuning : {GapTree::Tuning{}, GapTree::Tuning{8, 4}}) {
+    GapTree tree(1ULL << 20, tuning);
+    for (std::uint64_t i = 0; i < 20000; ++i) tree.insert({2 * i + 1, 2 * i + 1, false});
+    ASSERT_EQ(tree.check(), "");
+    const std::size_t full = tree.leaf_count();
+    const std::size_t nodes = tree.node_bytes();
+    for (std::uint64_t i = 0; i < 20000; i += 2) ASSERT_TRUE(tree.erase(2 * i + 1));
+    ASSERT_EQ(tree.check(), "");
+    EXPECT_EQ(tree.size(), 10000U);
+    EXPECT_LE(tree.leaf_count(), full * 6 / 10) << "leaf capacity " << tuning.leaf_capacity;
+    EXPECT_LE(tree.node_bytes(), nodes * 2 / 3);
+    // The merged leaves are full: an insert into one shifts or splits, and
+    // the summaries stay right.
+    for (std::uint64_t i = 0; i < 20000; i += 2) tree.insert({2 * i + 1, 2 * i + 1, false});
+    ASSERT_EQ(tree.check(), "");
+    EXPECT_EQ(tree.size(), 20000U);
+  }
+}
+
 TEST(GapTree, RejectsBadTuning) {
   EXPECT_THROW(GapTree(100, GapTree::Tuning{3, 16}), std::invalid_argument);
   EXPECT_THROW(GapTree(100, GapTree::Tuning{16, 65}), std::invalid_argument);

@@ -278,6 +278,7 @@ class GapTree {
   void collapse();
   bool erase_rec(Node* n, std::uint64_t lo, std::uint64_t first, Entry& out);
   void fix_underflow(Node* n, std::uint32_t i, std::uint64_t lo);
+  [[nodiscard]] bool sibling_absorbs(const Path& path, std::uint32_t count) const;
   void move_entries(Node* dst, std::uint32_t dpos, Node* src, std::uint32_t spos, std::uint32_t count) const;
   void move_slots(Node* dst, std::uint32_t dpos, Node* src, std::uint32_t spos, std::uint32_t count) const;
 
