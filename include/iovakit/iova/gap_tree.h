@@ -47,20 +47,39 @@
 // from a few entries; the defaults are 32 entries per leaf and 16 children
 // per inner node. A full leaf first shifts entries into a neighbour with
 // room and splits only when both neighbours are full, which keeps leaves
-// about 80% full.
+// about 80% full. An erase that leaves a leaf at most half full merges it
+// with a sibling that has room, so that a space thinned out evenly (every
+// other allocation freed) does not keep every leaf half full; a leaf below
+// a quarter full that cannot merge borrows from a sibling, the B+-tree rule
+// that bounds the height.
+//
+// Where the instructions go (W1 at N = 1e6, 5,300 per free + allocate
+// pair, docs/performance.md): about 1,500 in the summary updates (both
+// operations usually change every level: the hole a free makes and the gap
+// an allocation fills are often the largest of their subtree for some
+// alignment), 1,000 in the leaf summary after an insert (36 per gap, about
+// 23 gaps per leaf), 1,100 in the search (inside the window, one row of the
+// request's lane decides each child, scanned from the top, then the leaf's
+// gaps from the top), 500 in the erase's descent. So an update keeps the old summary and the new one in
+// registers from level to level and recomputes a maximum over a node's
+// children only when this child held it and went down; an erase, whose
+// gaps only grow, raises the old summary instead of recomputing it.
 //
 // In a large tree memory latency is a large part of an operation's cost:
-// at 1e6 entries (23 MB of nodes) the leaf and the inner node above it are
-// usually not in the cache. So a descent prefetches each node
-// it steps into whole (a leaf's entries; an inner node's header and scalar
-// rows), which makes the misses within one node a single wait, and a large
-// tree takes its nodes from huge-page chunks (node_pool.h), which saves the
-// TLB misses. Measured on W1 at N = 1e6 (docs/performance.md): 1,476 ns per
-// pair without either, 912 ns with both. Leaves of 32 entries rather than
-// 16 cost more instructions per leaf (a summary is recomputed over the
-// whole leaf) but halve the inner nodes and take 4 B less per entry, and a
-// prefetched leaf costs one wait whatever its size: at N = 1e6 they are
-// 5-10% faster, at 1e3 15% slower; 48 was slower everywhere.
+// at 1e6 entries (23 MB of nodes) the leaf of a random free and the inner
+// node above it are usually not in the cache; the leaf an allocation lands
+// in usually is (measured in W1: 85% land in a leaf touched in the last 64
+// pairs, 22% in the one the same pair's free left). So a descent
+// prefetches each node it steps into whole (a leaf's entries; an inner
+// node's header and scalar rows), which makes the misses within one node a
+// single wait, and a large tree takes its nodes from huge-page chunks
+// (node_pool.h), which saves the TLB misses. Measured on W1 at N = 1e6
+// (docs/performance.md): 1,476 ns per pair without either, 912 ns with
+// both. Leaves of 32 entries rather than 16 cost more instructions per leaf
+// (a summary is recomputed over the whole leaf) but halve the inner nodes
+// and take 4 B less per entry, and a prefetched leaf costs one wait
+// whatever its size: at N = 1e6 they were 5-10% faster, at 1e3 15% slower;
+// 48 was slower everywhere.
 //
 // Complexity (n entries, height h = O(log n), B = leaf capacity, F = fanout;
 // both bounded constants):
