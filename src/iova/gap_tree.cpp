@@ -368,8 +368,6 @@ void prefetch_lines(const void* p, std::size_t bytes) {
 }  // namespace
 
 // Of an inner node, the scalar rows: the search and the summary update read
-// masks and max_gaps next to highs and children.
-// Of an inner node, the scalar rows: the search and the summary update read
 // masks and max_gaps next to highs and children. Every level: leaving out
 // the levels above the leaves' parents (a few hundred KiB at 1e6 entries)
 // saved about 300 instructions per W1 pair and cost 15% in time.
@@ -974,8 +972,8 @@ std::optional<GapTree::Entry> GapTree::erase_entry(std::uint64_t first, bool res
 // has room for them: only a leaf at most half full looks (reading a
 // sibling's count is a cache miss), and a pair of half-full leaves becomes
 // one. Without this, a space thinned out evenly (W3 frees every other
-// allocation) keeps every leaf half full: 48 B per allocation instead of
-// about 26 (docs/performance.md).
+// allocation) keeps every leaf half full: 42 B of live nodes per allocation
+// instead of 26 (docs/performance.md).
 bool GapTree::sibling_absorbs(const Path& path, std::uint32_t count) const {
   if (count > leaf_cap_ / 2) return false;
   const Node* parent = path.node[path.depth - 1];
