@@ -501,12 +501,8 @@ void GapTree::leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) con
 }
 
 void GapTree::inner_summary(const Node* n, Summary& out) const {
-  out.mask = 0;
-  out.gap = 0;
-  for (std::uint32_t i = 0; i < n->count; ++i) {
-    out.mask |= masks(n)[i];
-    out.gap = std::max(out.gap, max_gaps(n)[i]);
-  }
+  out.mask = or_row(masks(n), n->count);
+  out.gap = max_row(max_gaps(n), n->count);
   max_rows(out.lanes, lanes(n), n->count);
   out.high = highs(n)[n->count - 1];
 }
@@ -975,7 +971,7 @@ std::optional<GapTree::Entry> GapTree::erase_entry(std::uint64_t first, bool res
 // allocation) keeps every leaf half full: 42 B of live nodes per allocation
 // instead of 26 (docs/performance.md).
 bool GapTree::sibling_absorbs(const Path& path, std::uint32_t count) const {
-  if (count > leaf_cap_ / 2) return false;
+  if (!may_merge(count)) return false;
   const Node* parent = path.node[path.depth - 1];
   const std::uint32_t i = path.index[path.depth - 1];
   return (i > 0 && children(parent)[i - 1]->count + count <= leaf_cap_) ||
@@ -991,7 +987,7 @@ bool GapTree::erase_rec(Node* n, std::uint64_t lo, std::uint64_t first, Entry& o
     const auto pos = static_cast<std::uint32_t>(std::lower_bound(f, f + n->count, first) - f);
     out = leaf_entry(n, pos);
     leaf_remove_at(n, pos);
-    return n->count <= leaf_cap_ / 2;
+    return may_merge(n->count);
   }
   const std::uint32_t i = pick_child(highs(n), n->count, first);
   const std::uint64_t clo = child_lo(highs(n), i, lo);

@@ -60,10 +60,11 @@
 // alignment), 1,000 in the leaf summary after an insert (36 per gap, about
 // 23 gaps per leaf), 1,100 in the search (inside the window, one row of the
 // request's lane decides each child, scanned from the top, then the leaf's
-// gaps from the top), 500 in the erase's descent. So an update keeps the old summary and the new one in
-// registers from level to level and recomputes a maximum over a node's
-// children only when this child held it and went down; an erase, whose
-// gaps only grow, raises the old summary instead of recomputing it.
+// gaps from the top), 500 in the erase's descent. So an update keeps the
+// old summary and the new one in registers from level to level and
+// recomputes a maximum over a node's children only when this child held it
+// and went down; an erase, whose gaps only grow, raises the old summary
+// instead of recomputing it.
 //
 // In a large tree memory latency is a large part of an operation's cost:
 // at 1e6 entries (23 MB of nodes) the leaf of a random free and the inner
@@ -298,6 +299,8 @@ class GapTree {
   bool erase_rec(Node* n, std::uint64_t lo, std::uint64_t first, Entry& out);
   void fix_underflow(Node* n, std::uint32_t i, std::uint64_t lo);
   [[nodiscard]] bool sibling_absorbs(const Path& path, std::uint32_t count) const;
+  // A leaf of `count` entries looks for a sibling to merge with: at most half full.
+  [[nodiscard]] bool may_merge(std::uint32_t count) const { return count <= leaf_cap_ / 2; }
   void move_entries(Node* dst, std::uint32_t dpos, Node* src, std::uint32_t spos, std::uint32_t count) const;
   void move_slots(Node* dst, std::uint32_t dpos, Node* src, std::uint32_t spos, std::uint32_t count) const;
 
