@@ -488,11 +488,11 @@ int run_pairs(std::string_view workload, std::uint64_t n, std::uint32_t bits, st
   const auto live = static_cast<double>(a->live_count());
   std::printf(
       "%s n=%llu bits=%u pairs=%llu failures=%llu live=%zu parked=%zu tree_bytes_per_alloc=%.1f "
-      "node_bytes_per_alloc=%.1f leaves=%zu\n",
+      "node_bytes_per_alloc=%.1f leaves=%zu inners=%zu height=%u\n",
       std::string(workload).c_str(), static_cast<unsigned long long>(n), bits, static_cast<unsigned long long>(count),
       static_cast<unsigned long long>(failures), a->live_count(), a->parked_count(),
       static_cast<double>(a->tree_bytes()) / live, static_cast<double>(a->tree().node_bytes()) / live,
-      a->tree().leaf_count());
+      a->tree().leaf_count(), a->tree().inner_count(), a->tree().height());
   return 0;
 }
 

@@ -783,7 +783,7 @@ void GapTree::insert_at(Path& path, const Entry& entry) {
       return;
     }
   }
-  Node* right = insert_rec(root_, 0, entry);
+  Node* right = insert_rec(root_, 0, entry, nullptr, 0);
   if (right != nullptr) {
     Node* top = new_inner(root_->height + 1);
     top->count = 2;
@@ -796,8 +796,10 @@ void GapTree::insert_at(Path& path, const Entry& entry) {
 }
 
 // Inserts into the subtree n whose gaps start at lo; returns the new right
-// sibling when n had to split. Recomputes every summary it touches.
-GapTree::Node* GapTree::insert_rec(Node* n, std::uint64_t lo, const Entry& e) {
+// sibling when n had to split. Recomputes every summary it touches. `parent`
+// (nullptr for the root) holds n at `slot`: a full inner node first moves
+// slots into a sibling with room there, as a full leaf does.
+GapTree::Node* GapTree::insert_rec(Node* n, std::uint64_t lo, const Entry& e, Node* parent, std::uint32_t slot) {
   if (n->height == 0) {
     const std::uint64_t* f = firsts(n);
     const auto pos = static_cast<std::uint32_t>(std::lower_bound(f, f + n->count, e.first) - f);
@@ -811,15 +813,62 @@ GapTree::Node* GapTree::insert_rec(Node* n, std::uint64_t lo, const Entry& e) {
   const std::uint64_t clo = child_lo(highs(n), i, lo);
   Node* c = children(n)[i];
   if (c->height == 0 && c->count == leaf_cap_ && shift_into_sibling(n, i, lo, e)) return nullptr;
-  Node* right = insert_rec(c, clo, e);
-  recompute_slot(n, i, clo);
+  Node* right = insert_rec(c, clo, e, n, i);
+  // Where c's gaps start again: slots moving into c's left sibling below
+  // (shift_slot_into_sibling) move that start up.
+  recompute_slot(n, i, child_lo(highs(n), i, lo));
   if (right == nullptr) return nullptr;
   if (n->count < fanout_) {
     inner_insert_slot(n, i + 1, right);
     recompute_slot(n, i + 1, highs(n)[i] + 1);
     return nullptr;
   }
+  if (parent != nullptr && shift_slot_into_sibling(parent, slot, i + 1, right)) return nullptr;
   return split_inner(n, i + 1, right, lo);
+}
+
+// Child i of p is a full inner node and `child` (the new right half of one
+// of its children) belongs at its slot pos (>= 1). Makes room by moving some
+// of its slots into a neighbour with room (half of that room), then inserts
+// the child. Returns false when both neighbours are full too (the caller
+// splits). Splitting only then keeps inner nodes about as full as leaves:
+// with even splits alone they averaged 11 children of 16 after a W1 fill,
+// and a tree of 1e6 entries had five inner levels instead of four, each
+// one more summary update per operation (docs/performance.md). A moved slot
+// keeps its summary (it depends on the entries before it in address order,
+// not on the node holding it); the two siblings' aggregates are recomputed.
+bool GapTree::shift_slot_into_sibling(Node* p, std::uint32_t i, std::uint32_t pos, Node* child) {
+  // The children of p are inner nodes, whose aggregates do not depend on
+  // where their gaps start: their slots in p are recomputed with lo 0.
+  Node* c = children(p)[i];
+  if (i > 0 && children(p)[i - 1]->count < fanout_) {
+    Node* left = children(p)[i - 1];
+    const std::uint32_t k = std::min(pos, std::max<std::uint32_t>(1, (fanout_ - left->count) / 2));
+    move_slots(left, left->count, c, 0, k);
+    const std::uint32_t at = pos - k;
+    inner_insert_slot(c, at, child);
+    recompute_slot(c, at, at == 0 ? highs(left)[left->count - 1] + 1 : highs(c)[at - 1] + 1);
+    recompute_slot(p, i - 1, 0);
+    recompute_slot(p, i, 0);
+    return true;
+  }
+  if (i + 1 < p->count && children(p)[i + 1]->count < fanout_) {
+    Node* right = children(p)[i + 1];
+    if (pos == fanout_) {
+      // The child falls between the two nodes: it starts the right one.
+      inner_insert_slot(right, 0, child);
+      recompute_slot(right, 0, highs(c)[fanout_ - 1] + 1);
+    } else {
+      const std::uint32_t k = std::min(fanout_ - pos, std::max<std::uint32_t>(1, (fanout_ - right->count) / 2));
+      move_slots(right, 0, c, fanout_ - k, k);
+      inner_insert_slot(c, pos, child);
+      recompute_slot(c, pos, highs(c)[pos - 1] + 1);
+    }
+    recompute_slot(p, i, 0);
+    recompute_slot(p, i + 1, 0);
+    return true;
+  }
+  return false;
 }
 
 // Child i of n is a full leaf that e belongs to. Makes room by moving some of
@@ -901,9 +950,11 @@ std::optional<GapTree::Entry> GapTree::erase_allocated(std::uint64_t first) { re
 
 std::optional<GapTree::Entry> GapTree::erase_if(std::uint64_t first, bool reserved_too) {
   std::optional<Entry> out = erase_entry(first, reserved_too);
-  // Once everything fits in one leaf, go back to a single leaf: a tree
-  // emptied of its allocations holds the memory it started with.
-  if (out && root_->height > 0 && size_ <= leaf_cap_) collapse();
+  // Once everything fits in one leaf, go back to a single leaf from the
+  // heap: a tree emptied of its allocations holds the memory it started
+  // with. (Merges can leave the root a leaf carved from a chunk, which
+  // would keep the chunk.)
+  if (out && size_ <= leaf_cap_ && (root_->height > 0 || chunk_bytes() > 0)) collapse();
   return out;
 }
 
@@ -971,7 +1022,7 @@ std::optional<GapTree::Entry> GapTree::erase_entry(std::uint64_t first, bool res
 // allocation) keeps every leaf half full: 42 B of live nodes per allocation
 // instead of 26 (docs/performance.md).
 bool GapTree::sibling_absorbs(const Path& path, std::uint32_t count) const {
-  if (!may_merge(count)) return false;
+  if (!may_merge(count, leaf_cap_)) return false;
   const Node* parent = path.node[path.depth - 1];
   const std::uint32_t i = path.index[path.depth - 1];
   return (i > 0 && children(parent)[i - 1]->count + count <= leaf_cap_) ||
@@ -979,15 +1030,15 @@ bool GapTree::sibling_absorbs(const Path& path, std::uint32_t count) const {
 }
 
 // Erases from the subtree n whose gaps start at lo; returns whether n is now
-// below its minimum fill, or a leaf at most half full, for the parent to fix
-// (or merge).
+// at most half full, for the parent to merge it with a sibling that has room
+// (or to fix it when below its minimum fill).
 bool GapTree::erase_rec(Node* n, std::uint64_t lo, std::uint64_t first, Entry& out) {
   if (n->height == 0) {
     const std::uint64_t* f = firsts(n);
     const auto pos = static_cast<std::uint32_t>(std::lower_bound(f, f + n->count, first) - f);
     out = leaf_entry(n, pos);
     leaf_remove_at(n, pos);
-    return may_merge(n->count);
+    return may_merge(n->count, leaf_cap_);
   }
   const std::uint32_t i = pick_child(highs(n), n->count, first);
   const std::uint64_t clo = child_lo(highs(n), i, lo);
@@ -996,12 +1047,12 @@ bool GapTree::erase_rec(Node* n, std::uint64_t lo, std::uint64_t first, Entry& o
   } else {
     recompute_slot(n, i, clo);
   }
-  return n->count < min_inner_;
+  return may_merge(n->count, fanout_);
 }
 
-// Child i of n is below its minimum, or a leaf at most half full: drop it
-// when empty, else merge it with a sibling when both fit in one node, else
-// (below its minimum only) even the two out.
+// Child i of n is at most half full: drop it when empty, else merge it with
+// a sibling when both fit in one node, else (below its minimum only) even
+// the two out.
 void GapTree::fix_underflow(Node* n, std::uint32_t i, std::uint64_t lo) {
   Node* c = children(n)[i];
   if (c->count == 0) {
@@ -1024,7 +1075,7 @@ void GapTree::fix_underflow(Node* n, std::uint32_t i, std::uint64_t lo) {
   const std::uint32_t ri = li + 1;
   Node* left = children(n)[li];
   Node* right = children(n)[ri];
-  if (leaves && c->count >= min_leaf_ && left->count + right->count > cap) {
+  if (c->count >= (leaves ? min_leaf_ : min_inner_) && left->count + right->count > cap) {
     // Half full, but no sibling has room: nothing to do.
     recompute_slot(n, i, child_lo(highs(n), i, lo));
     return;

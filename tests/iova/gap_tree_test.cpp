@@ -7,6 +7,7 @@
 
 #include <ostream>
 
+#include <algorithm>
 #include <bit>
 #include <limits>
 #include <map>
@@ -288,6 +289,30 @@ TEST(GapTree, HalfFullLeavesMerge) {
     for (std::uint64_t i = 0; i < 20000; i += 2) tree.insert({2 * i + 1, 2 * i + 1, false});
     ASSERT_EQ(tree.check(), "");
     EXPECT_EQ(tree.size(), 20000U);
+  }
+}
+
+// A full inner node moves children into a sibling with room before it
+// splits, as a full leaf moves entries: whatever the insertion order, inner
+// nodes end up well filled (with even splits alone: 8.0, 9.0 and 11.5
+// children per inner node of 16 for these orders, and one more level).
+TEST(GapTree, InnerNodesShiftBeforeSplitting) {
+  enum class Order { kUp, kDown, kShuffled };
+  for (const Order order : {Order::kUp, Order::kDown, Order::kShuffled}) {
+    std::vector<std::uint64_t> firsts;
+    for (std::uint64_t i = 0; i < 50000; ++i) firsts.push_back((4 * i) + 1);
+    if (order == Order::kDown) std::reverse(firsts.begin(), firsts.end());
+    if (order == Order::kShuffled) {
+      testing::SplitMix64 rng(3);
+      for (std::size_t i = firsts.size(); i > 1; --i) std::swap(firsts[i - 1], firsts[rng.below(i)]);
+    }
+    GapTree tree(std::uint64_t{1} << 36);
+    for (const std::uint64_t first : firsts) tree.insert({first, first + 1, false});
+    ASSERT_EQ(tree.check(), "");
+    const double children_per_inner =
+        static_cast<double>(tree.leaf_count() + tree.inner_count() - 1) / static_cast<double>(tree.inner_count());
+    EXPECT_GE(children_per_inner, 13.0) << "order " << static_cast<int>(order);
+    EXPECT_EQ(tree.height(), 3U) << "order " << static_cast<int>(order);
   }
 }
 

@@ -288,8 +288,9 @@ class GapTree {
   void inner_remove_slot(Node* n, std::uint32_t pos) const;
 
   // Structural paths (shifts, splits, merges, borrows).
-  Node* insert_rec(Node* n, std::uint64_t lo, const Entry& e);
+  Node* insert_rec(Node* n, std::uint64_t lo, const Entry& e, Node* parent, std::uint32_t slot);
   bool shift_into_sibling(Node* n, std::uint32_t i, std::uint64_t lo, const Entry& e);
+  bool shift_slot_into_sibling(Node* p, std::uint32_t i, std::uint32_t pos, Node* child);
   Node* split_leaf(Node* leaf, std::uint32_t pos, const Entry& e);
   Node* split_inner(Node* n, std::uint32_t pos, Node* child, std::uint64_t lo);
   std::optional<Entry> erase_if(std::uint64_t first, bool reserved_too);
@@ -299,8 +300,9 @@ class GapTree {
   bool erase_rec(Node* n, std::uint64_t lo, std::uint64_t first, Entry& out);
   void fix_underflow(Node* n, std::uint32_t i, std::uint64_t lo);
   [[nodiscard]] bool sibling_absorbs(const Path& path, std::uint32_t count) const;
-  // A leaf of `count` entries looks for a sibling to merge with: at most half full.
-  [[nodiscard]] bool may_merge(std::uint32_t count) const { return count <= leaf_cap_ / 2; }
+  // A node of `count` entries or children out of `cap` looks for a sibling to
+  // merge with: at most half full.
+  [[nodiscard]] static bool may_merge(std::uint32_t count, std::uint32_t cap) { return count <= cap / 2; }
   void move_entries(Node* dst, std::uint32_t dpos, Node* src, std::uint32_t spos, std::uint32_t count) const;
   void move_slots(Node* dst, std::uint32_t dpos, Node* src, std::uint32_t spos, std::uint32_t count) const;
 
