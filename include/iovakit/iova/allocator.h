@@ -72,16 +72,16 @@
 // == Memory ==
 // 16 B per entry in a leaf (first and last granule) at the leaves' fill,
 // plus each leaf's slot in its parent (64 B per leaf of up to 32 entries):
-// 22.6 B per live allocation measured at 1e5 and 1e6 allocations right after
+// 21.8 B per live allocation measured at 1e5 and 1e6 allocations right after
 // they are made (the tree's own bytes divided by live allocations, the
-// unused part of its node chunks included; 22.8-23.2 B counted through
-// malloc and the chunk mappings; bench/allocator_bench reports both), 26.8
+// unused part of its node chunks included; 21.9-22.4 B counted through
+// malloc and the chunk mappings; bench/allocator_bench reports both), 23.9
 // B after 2e7 random free + allocate pairs at 1e6. A tree past 4 MiB of
 // nodes takes new nodes from 2 MiB huge-page chunks (node_pool.h), kept
-// until the tree is empty again. A leaf left at most half full merges with
+// until the tree is empty again. A node left at most half full merges with
 // a sibling that has room, so freeing every other allocation of a full
-// space (W3) leaves 25.8 B of live nodes per remaining allocation; the
-// blocks of the merged leaves stay in the chunks for reuse (44 B per
+// space (W3) leaves 18.7 B of live nodes per remaining allocation; the
+// blocks of the merged nodes stay in the chunks for reuse (34.2 B per
 // allocation held). Only quarter-full nodes are guaranteed (the B+-tree
 // bound), which makes the worst case about 100 B. Linux's struct iova is 40 B
 // (48 B with glibc malloc, 64 B in the kernel's cache-aligned slab). The

@@ -45,22 +45,25 @@
 //
 // Nodes are sized at run time (Tuning) so that tests can build deep trees
 // from a few entries; the defaults are 32 entries per leaf and 16 children
-// per inner node. A full leaf first shifts entries into a neighbour with
-// room and splits only when both neighbours are full, which keeps leaves
-// about 80% full. An erase that leaves a leaf at most half full merges it
-// with a sibling that has room, so that a space thinned out evenly (every
-// other allocation freed) does not keep every leaf half full; a leaf below
-// a quarter full that cannot merge borrows from a sibling, the B+-tree rule
-// that bounds the height.
+// per inner node. A full node (leaf or inner) first shifts entries or
+// children into a neighbour with room and splits only when both neighbours
+// are full, which keeps nodes about 80% full. For inner nodes that is a
+// level: with even splits alone they averaged 11 children of 16 after a W1
+// fill, and a tree of 1e6 entries had five inner levels instead of four,
+// each one more summary update on every insert and erase. An erase that
+// leaves a node at most half full merges it with a sibling that has room,
+// so that a space thinned out evenly (every other allocation freed) does
+// not keep every node half full; a node below a quarter full that cannot
+// merge borrows from a sibling, the B+-tree rule that bounds the height.
 //
-// Where the instructions go (W1 at N = 1e6, 5,300 per free + allocate
-// pair, docs/performance.md): about 1,500 in the summary updates (both
+// Where the instructions go (W1 at N = 1e6, 5,060 per free + allocate
+// pair, docs/performance.md): about 1,400 in the summary updates (both
 // operations usually change every level: the hole a free makes and the gap
 // an allocation fills are often the largest of their subtree for some
 // alignment), 1,000 in the leaf summary after an insert (36 per gap, about
-// 23 gaps per leaf), 1,100 in the search (inside the window, one row of the
+// 23 gaps per leaf), 1,050 in the search (inside the window, one row of the
 // request's lane decides each child, scanned from the top, then the leaf's
-// gaps from the top), 500 in the erase's descent. So an update keeps the
+// gaps from the top), 460 in the erase's descent. So an update keeps the
 // old summary and the new one in registers from level to level and
 // recomputes a maximum over a node's children only when this child held it
 // and went down; an erase, whose gaps only grow, raises the old summary
