@@ -831,10 +831,8 @@ GapTree::Node* GapTree::insert_rec(Node* n, std::uint64_t lo, const Entry& e, No
 // of its children) belongs at its slot pos (>= 1). Makes room by moving some
 // of its slots into a neighbour with room (half of that room), then inserts
 // the child. Returns false when both neighbours are full too (the caller
-// splits). Splitting only then keeps inner nodes about as full as leaves:
-// with even splits alone they averaged 11 children of 16 after a W1 fill,
-// and a tree of 1e6 entries had five inner levels instead of four, each
-// one more summary update per operation (docs/performance.md). A moved slot
+// splits). Splitting only then keeps inner nodes about as full as leaves,
+// which saves a level (gap_tree.h, "Nodes are sized"). A moved slot
 // keeps its summary (it depends on the entries before it in address order,
 // not on the node holding it); the two siblings' aggregates are recomputed.
 bool GapTree::shift_slot_into_sibling(Node* p, std::uint32_t i, std::uint32_t pos, Node* child) {
