@@ -236,21 +236,22 @@ class GapTree {
   struct Summary;
   struct Window;
 
-  // Node layout (sizes fixed per tree at construction).
-  [[nodiscard]] static std::uint64_t* firsts(Node* n);
-  [[nodiscard]] std::uint64_t* lasts(Node* n) const;
-  [[nodiscard]] static const std::uint64_t* firsts(const Node* n);
-  [[nodiscard]] const std::uint64_t* lasts(const Node* n) const;
-  [[nodiscard]] static std::uint64_t* highs(Node* n);
-  [[nodiscard]] static const std::uint64_t* highs(const Node* n);
-  [[nodiscard]] Node** children(Node* n) const;
-  [[nodiscard]] Node* const* children(const Node* n) const;
-  [[nodiscard]] std::uint64_t* masks(Node* n) const;
-  [[nodiscard]] const std::uint64_t* masks(const Node* n) const;
-  [[nodiscard]] std::uint64_t* max_gaps(Node* n) const;
-  [[nodiscard]] const std::uint64_t* max_gaps(const Node* n) const;
-  [[nodiscard]] std::uint16_t* lanes(Node* n) const;  // kLanes per slot
-  [[nodiscard]] const std::uint16_t* lanes(const Node* n) const;
+  // Node layout (sizes fixed per tree at construction). Defined inline in
+  // src/iova/gap_tree_node.h, which every source of the tree includes.
+  [[nodiscard]] static inline std::uint64_t* firsts(Node* n);
+  [[nodiscard]] inline std::uint64_t* lasts(Node* n) const;
+  [[nodiscard]] static inline const std::uint64_t* firsts(const Node* n);
+  [[nodiscard]] inline const std::uint64_t* lasts(const Node* n) const;
+  [[nodiscard]] static inline std::uint64_t* highs(Node* n);
+  [[nodiscard]] static inline const std::uint64_t* highs(const Node* n);
+  [[nodiscard]] inline Node** children(Node* n) const;
+  [[nodiscard]] inline Node* const* children(const Node* n) const;
+  [[nodiscard]] inline std::uint64_t* masks(Node* n) const;
+  [[nodiscard]] inline const std::uint64_t* masks(const Node* n) const;
+  [[nodiscard]] inline std::uint64_t* max_gaps(Node* n) const;
+  [[nodiscard]] inline const std::uint64_t* max_gaps(const Node* n) const;
+  [[nodiscard]] inline std::uint16_t* lanes(Node* n) const;  // kLanes per slot
+  [[nodiscard]] inline const std::uint16_t* lanes(const Node* n) const;
   [[nodiscard]] bool may_fit(const Node* n, std::uint32_t i, const Window& w) const;
   void shift_slots(Node* n, std::uint32_t from, std::uint32_t to, std::uint32_t count) const;
   void copy_slots(Node* dst, std::uint32_t dpos, const Node* src, std::uint32_t spos, std::uint32_t count) const;
@@ -267,7 +268,7 @@ class GapTree {
   }
   [[nodiscard]] static std::uint32_t pick_child(const std::uint64_t* highs, std::uint32_t count, std::uint64_t pfn);
   void descend(std::uint64_t pfn, Path& path) const;
-  void prefetch_node(const Node* child, std::uint32_t height) const;
+  inline void prefetch_node(const Node* child, std::uint32_t height) const;
 
   // Summaries.
   void leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) const;
@@ -285,7 +286,7 @@ class GapTree {
   // Leaf edits.
   void leaf_insert_at(Node* leaf, std::uint32_t pos, const Entry& e) const;
   void leaf_remove_at(Node* leaf, std::uint32_t pos) const;
-  [[nodiscard]] Entry leaf_entry(const Node* leaf, std::uint32_t pos) const;
+  [[nodiscard]] inline Entry leaf_entry(const Node* leaf, std::uint32_t pos) const;
   // Inner edits.
   void inner_insert_slot(Node* n, std::uint32_t pos, Node* child) const;
   void inner_remove_slot(Node* n, std::uint32_t pos) const;

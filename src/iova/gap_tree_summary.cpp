@@ -1,0 +1,346 @@
+// The GapTree's gap summaries: a leaf's from its entries, an inner node's
+// from its slots, and their upward propagation after an insert or erase
+// (design: iovakit/iova/gap_tree.h, "Every inner node keeps").
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "gap_tree_node.h"
+#include "iovakit/iova/gap_tree.h"
+
+namespace iovakit::iova {
+
+namespace {
+
+using gap_tree_impl::floor_log2;
+using gap_tree_impl::Lanes;
+
+constexpr std::uint32_t kLanes = GapTree::kLanes;
+constexpr std::uint64_t kLaneCap = GapTree::kLaneCap;
+
+// The 16 lanes of a summary are two 8 x 16-bit vectors (SSE2 registers on
+// x86-64, NEON on arm64). GCC does not vectorise the plain loops (it sees the
+// row accesses as a complicated access pattern), so the update path spells
+// the vector operations out with the GCC/Clang vector extension.
+typedef std::uint16_t LaneVec __attribute__((vector_size(16)));  // NOLINT(modernize-use-using)
+constexpr std::size_t kVecLanes = sizeof(LaneVec) / sizeof(std::uint16_t);
+static_assert(kLanes == 2 * kVecLanes, "a summary is two lane vectors");
+
+LaneVec load_lanes(const std::uint16_t* p) {
+  LaneVec v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+void store_lanes(std::uint16_t* p, LaneVec v) { std::memcpy(p, &v, sizeof v); }
+LaneVec max_vec(LaneVec a, LaneVec b) { return a > b ? a : b; }
+// max(a - b, 0) per lane. On x86-64 through the SSE2 intrinsic (psubusw,
+// one instruction): GCC 12 turns the generic form below into an unsigned
+// max (two instructions on SSE2) and a subtraction, and a leaf summary does
+// this twice per gap (45 -> 36 instructions per gap, docs/performance.md).
+// Elsewhere the generic form.
+LaneVec sub_sat(LaneVec a, LaneVec b) {
+#if defined(__SSE2__)
+  return std::bit_cast<LaneVec>(_mm_subs_epu16(std::bit_cast<__m128i>(a), std::bit_cast<__m128i>(b)));
+#else
+  return max_vec(a, b) - b;
+#endif
+}
+LaneVec splat(std::uint64_t v) { return LaneVec{} + static_cast<std::uint16_t>(v); }
+bool any_set(LaneVec v) {
+  std::array<std::uint64_t, 2> words{};
+  std::memcpy(words.data(), &v, sizeof v);
+  return (words[0] | words[1]) != 0;
+}
+
+}  // namespace
+
+bool GapTree::same(const Summary& a, const Summary& b) {
+  const LaneVec diff = (load_lanes(a.lanes.data()) ^ load_lanes(b.lanes.data())) |
+                       (load_lanes(a.lanes.data() + kVecLanes) ^ load_lanes(b.lanes.data() + kVecLanes));
+  return !any_set(diff) && a.high == b.high && a.mask == b.mask && a.gap == b.gap;
+}
+
+namespace {
+
+// The lanes of the gap [a, a + length - 1]: lane k-1 is min(kLaneCap,
+// largest size that fits at alignment 2^k). Aligning the start to 2^k wastes
+// w = (-a) mod 2^k < 2^16 granules, so the size is length - w (or nothing
+// when w >= length).
+std::array<LaneVec, 2> gap_lanes(std::uint64_t a, std::uint64_t length) {
+  constexpr LaneVec kLow = {0x1, 0x3, 0x7, 0xf, 0x1f, 0x3f, 0x7f, 0xff};
+  constexpr LaneVec kHigh = {0x1ff, 0x3ff, 0x7ff, 0xfff, 0x1fff, 0x3fff, 0x7fff, 0xffff};
+  const LaneVec neg = splat(std::uint64_t{0} - a);
+  const LaneVec waste_low = neg & kLow;
+  const LaneVec waste_high = neg & kHigh;
+  if (length <= kLaneCap) {
+    const LaneVec len = splat(length);
+    return {sub_sat(len, waste_low), sub_sat(len, waste_high)};
+  }
+  if (length < 2 * kLaneCap) {
+    // length - w exceeds the cap exactly when w < length - cap.
+    const LaneVec cap = splat(kLaneCap);
+    const LaneVec excess = splat(length - kLaneCap);
+    return {cap - sub_sat(waste_low, excess), cap - sub_sat(waste_high, excess)};
+  }
+  return {splat(kLaneCap), splat(kLaneCap)};
+}
+
+void raise_lanes(Lanes& lanes, std::uint64_t a, std::uint64_t length) {
+  const std::array<LaneVec, 2> v = gap_lanes(a, length);
+  store_lanes(lanes.data(), max_vec(load_lanes(lanes.data()), v[0]));
+  store_lanes(lanes.data() + kVecLanes, max_vec(load_lanes(lanes.data() + kVecLanes), v[1]));
+}
+
+// The OR of row[0 .. count), two elements per step.
+std::uint64_t or_row(const std::uint64_t* row, std::uint32_t count) {
+  std::uint64_t a = 0;
+  std::uint64_t b = 0;
+  std::uint32_t c = 0;
+  for (; c + 1 < count; c += 2) {
+    a |= row[c];
+    b |= row[c + 1];
+  }
+  if (c < count) a |= row[c];
+  return a | b;
+}
+
+// The maximum of row[0 .. count), two chains without branches (it used to
+// stop at the first child reaching the old maximum, a branch per element
+// that cost about 115 instructions per recomputation against 50 now).
+std::uint64_t max_row(const std::uint64_t* row, std::uint32_t count) {
+  std::uint64_t a = 0;
+  std::uint64_t b = 0;
+  std::uint32_t c = 0;
+  for (; c + 1 < count; c += 2) {
+    a = std::max(a, row[c]);
+    b = std::max(b, row[c + 1]);
+  }
+  if (c < count) a = std::max(a, row[c]);
+  return std::max(a, b);
+}
+
+// The lane-wise maximum over `count` consecutive rows, kept in registers.
+void max_rows(Lanes& out, const std::uint16_t* rows, std::uint32_t count) {
+  LaneVec low{};
+  LaneVec high{};
+  for (std::uint32_t c = 0; c < count; ++c) {
+    low = max_vec(low, load_lanes(rows + std::size_t{c} * kLanes));
+    high = max_vec(high, load_lanes(rows + std::size_t{c} * kLanes + kVecLanes));
+  }
+  store_lanes(out.data(), low);
+  store_lanes(out.data() + kVecLanes, high);
+}
+
+}  // namespace
+
+void GapTree::leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) const {
+  std::uint64_t mask = 0;
+  std::uint64_t gap = 0;
+  LaneVec low{};
+  LaneVec high{};
+  const std::uint64_t* f = firsts(leaf);
+  const std::uint64_t* l = lasts(leaf);
+  std::uint64_t a = lo;
+  for (std::uint32_t i = 0; i < leaf->count; ++i) {
+    if (f[i] > a) {
+      // Gap [a, f[i] - 1]; it ends below an entry, so its length fits.
+      const std::uint64_t length = f[i] - a;
+      mask |= std::uint64_t{1} << floor_log2(length);
+      gap = std::max(gap, length);
+      const std::array<LaneVec, 2> v = gap_lanes(a, length);
+      low = max_vec(low, v[0]);
+      high = max_vec(high, v[1]);
+    }
+    a = l[i] + 1;
+  }
+  out.mask = mask;
+  out.gap = gap;
+  store_lanes(out.lanes.data(), low);
+  store_lanes(out.lanes.data() + kVecLanes, high);
+  out.high = leaf->count == 0 ? 0 : l[leaf->count - 1];
+}
+
+void GapTree::inner_summary(const Node* n, Summary& out) const {
+  out.mask = or_row(masks(n), n->count);
+  out.gap = max_row(max_gaps(n), n->count);
+  max_rows(out.lanes, lanes(n), n->count);
+  out.high = highs(n)[n->count - 1];
+}
+
+void GapTree::child_summary(const Node* child, std::uint64_t lo, Summary& out) const {
+  if (child->height == 0) {
+    leaf_summary(child, lo, out);
+  } else {
+    inner_summary(child, out);
+  }
+}
+
+void GapTree::read_slot(const Node* n, std::uint32_t i, Summary& out) const {
+  out.high = highs(n)[i];
+  out.mask = masks(n)[i];
+  out.gap = max_gaps(n)[i];
+  // Two vector moves: std::copy_n here became a call to memmove (GCC 12),
+  // on every level of every update.
+  const std::uint16_t* row = lanes(n) + std::size_t{i} * kLanes;
+  store_lanes(out.lanes.data(), load_lanes(row));
+  store_lanes(out.lanes.data() + kVecLanes, load_lanes(row + kVecLanes));
+}
+
+void GapTree::write_slot(Node* n, std::uint32_t i, const Summary& s) const {
+  highs(n)[i] = s.high;
+  masks(n)[i] = s.mask;
+  max_gaps(n)[i] = s.gap;
+  std::uint16_t* row = lanes(n) + std::size_t{i} * kLanes;
+  store_lanes(row, load_lanes(s.lanes.data()));
+  store_lanes(row + kVecLanes, load_lanes(s.lanes.data() + kVecLanes));
+}
+
+void GapTree::recompute_slot(Node* n, std::uint32_t i, std::uint64_t lo) const {
+  Summary s;  // NOLINT(cppcoreguidelines-pro-type-member-init): child_summary fills it
+  child_summary(children(n)[i], lo, s);
+  write_slot(n, i, s);
+}
+
+// `fresh` is the new summary of the child at path.index[depth-1] of
+// path.node[depth-1]. Writes it and walks up, deriving each parent's new
+// aggregate from its old one (stored in the grandparent) and the change.
+// A maximum is recomputed over the parent's children only when this child
+// held it and went down; for the lanes that is a short loop of vector max
+// operations. Stops as soon as a slot does not change.
+void GapTree::propagate(const Path& path, Summary& fresh) const {
+  if (path.depth == 0) return;
+  // The child's new summary and its slot's old one, in registers: a level's
+  // old slot is the aggregate the level below read from it (the compiler
+  // cannot see that and would load it twice, through memory).
+  std::uint64_t high = fresh.high;
+  std::uint64_t mask = fresh.mask;
+  std::uint64_t gap = fresh.gap;
+  LaneVec low_lanes = load_lanes(fresh.lanes.data());
+  LaneVec high_lanes = load_lanes(fresh.lanes.data() + kVecLanes);
+  std::uint32_t d = path.depth - 1;
+  Node* parent = path.node[d];
+  std::uint32_t i = path.index[d];
+  std::uint64_t old_high = highs(parent)[i];
+  std::uint64_t old_mask = masks(parent)[i];
+  std::uint64_t old_gap = max_gaps(parent)[i];
+  LaneVec old_low = load_lanes(lanes(parent) + std::size_t{i} * kLanes);
+  LaneVec old_high_lanes = load_lanes(lanes(parent) + std::size_t{i} * kLanes + kVecLanes);
+  for (;;) {
+    if (!any_set((old_low ^ low_lanes) | (old_high_lanes ^ high_lanes)) && old_high == high && old_mask == mask &&
+        old_gap == gap) {
+      return;
+    }
+    highs(parent)[i] = high;
+    masks(parent)[i] = mask;
+    max_gaps(parent)[i] = gap;
+    store_lanes(lanes(parent) + std::size_t{i} * kLanes, low_lanes);
+    store_lanes(lanes(parent) + std::size_t{i} * kLanes + kVecLanes, high_lanes);
+    if (d == 0) return;
+
+    Node* grand = path.node[d - 1];
+    const std::uint32_t j = path.index[d - 1];
+    const std::uint32_t count = parent->count;
+    const std::uint64_t agg_mask = masks(grand)[j];
+    const std::uint64_t agg_gap = max_gaps(grand)[j];
+    const LaneVec agg_low = load_lanes(lanes(grand) + std::size_t{j} * kLanes);
+    const LaneVec agg_high = load_lanes(lanes(grand) + std::size_t{j} * kLanes + kVecLanes);
+
+    std::uint64_t next_mask = agg_mask | mask;
+    if ((mask & old_mask) != old_mask) next_mask = or_row(masks(parent), count);
+
+    std::uint64_t next_gap = agg_gap;
+    if (gap >= agg_gap) {
+      next_gap = gap;
+    } else if (old_gap == agg_gap) {
+      next_gap = max_row(max_gaps(parent), count);
+    }
+
+    // Per lane: the new maximum is max(old aggregate, this child), unless
+    // this child held the aggregate and went down.
+    LaneVec next_low = max_vec(agg_low, low_lanes);
+    LaneVec next_high = max_vec(agg_high, high_lanes);
+    if (any_set(((old_low == agg_low) & (low_lanes < agg_low)) |
+                ((old_high_lanes == agg_high) & (high_lanes < agg_high)))) {
+      Lanes all;  // NOLINT(cppcoreguidelines-pro-type-member-init): max_rows fills it
+      max_rows(all, lanes(parent), count);
+      next_low = load_lanes(all.data());
+      next_high = load_lanes(all.data() + kVecLanes);
+    }
+
+    old_high = highs(grand)[j];
+    old_mask = agg_mask;
+    old_gap = agg_gap;
+    old_low = agg_low;
+    old_high_lanes = agg_high;
+    high = highs(parent)[count - 1];
+    mask = next_mask;
+    gap = next_gap;
+    low_lanes = next_low;
+    high_lanes = next_high;
+    parent = grand;
+    i = j;
+    --d;
+  }
+}
+
+// The leaf's gaps only grew or merged (an erase): its new summary is its old
+// one raised by the grown gap [a, b], which replaced gaps of `below` and
+// `above` granules (0: none). Only the length classes can vanish: a class of
+// a replaced gap stays when another gap of the leaf still has it, and the
+// scan for those stops as soon as both are found (most leaves repeat their
+// few classes; a full pass cost about 330 instructions per erase).
+void GapTree::raise_leaf(const Path& path, std::uint64_t a, std::uint64_t b, std::uint64_t below,
+                         std::uint64_t above) const {
+  Summary s;  // NOLINT(cppcoreguidelines-pro-type-member-init): read_slot fills it
+  read_slot(path.node[path.depth - 1], path.index[path.depth - 1], s);
+  const Node* leaf = path.leaf;
+  const std::uint64_t length = b - a + 1;
+  s.gap = std::max(s.gap, length);
+  raise_lanes(s.lanes, a, length);
+  const std::uint64_t grown = std::uint64_t{1} << floor_log2(length);
+  std::uint64_t gone = 0;
+  if (below != 0) gone |= std::uint64_t{1} << floor_log2(below);
+  if (above != 0) gone |= std::uint64_t{1} << floor_log2(above);
+  gone &= ~grown;
+  std::uint64_t kept = 0;
+  if (gone != 0) {
+    const std::uint64_t* f = firsts(leaf);
+    const std::uint64_t* l = lasts(leaf);
+    std::uint64_t start = path.leaf_lo;
+    for (std::uint32_t i = 0; i < leaf->count && kept != gone; ++i) {
+      if (f[i] > start) kept |= gone & (std::uint64_t{1} << floor_log2(f[i] - start));
+      start = l[i] + 1;
+    }
+  }
+  s.mask = ((s.mask & ~gone) | kept) | grown;
+  s.high = lasts(leaf)[leaf->count - 1];
+  propagate(path, s);
+}
+
+// The gap holding pfn grew downwards to start at gap_start (its owner, the
+// first entry above pfn, is the first entry of the next leaf).
+void GapTree::refresh_gap_owner(std::uint64_t pfn, std::uint64_t gap_start) {
+  if (size_ == 0 || root_->height == 0 || pfn > node_high(root_)) return;
+  Path path;
+  descend(pfn, path);
+  const std::uint64_t first = firsts(path.leaf)[0];
+  raise_leaf(path, gap_start, first - 1, 0, first - (pfn + 1));
+}
+
+// Recomputes the summary of the leaf that owns the gap holding pfn.
+void GapTree::recompute_gap_owner(std::uint64_t pfn) {
+  if (size_ == 0 || root_->height == 0 || pfn > node_high(root_)) return;
+  Path path;
+  descend(pfn, path);
+  Summary s;  // NOLINT(cppcoreguidelines-pro-type-member-init): leaf_summary fills it
+  leaf_summary(path.leaf, path.leaf_lo, s);
+  propagate(path, s);
+}
+
+}  // namespace iovakit::iova
