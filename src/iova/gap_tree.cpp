@@ -132,6 +132,53 @@ void GapTree::free_subtree(Node* n) {
   free_node(n);
 }
 
+// After an erase: a few nodes out of the chunk each pool is emptying
+// (node_pool.h, "So the pool compacts"). Two per pool per erase, at least
+// as many as an erase frees there (a merge frees one node per level, and
+// the levels above the leaves merge far more rarely), and each move is a
+// descent to the node's parent and a copy, so the erase stays O(log n).
+// Out of memory for a copy, it stops: the erase has happened and must not
+// report a failure, and the next erase tries again.
+void GapTree::compact() {
+  constexpr int kMovesPerErase = 2;
+  try {
+    for (NodePool* pool : {&leaf_pool_, &inner_pool_}) {
+      for (int k = 0; k < kMovesPerErase; ++k) {
+        void* block = pool->block_to_move();
+        if (block == nullptr || !move_node(static_cast<Node*>(block), *pool)) break;
+      }
+    }
+  } catch (const std::bad_alloc&) {
+    return;
+  }
+}
+
+// Copies n into a fresh block of `pool` and points its parent (or root_) at
+// the copy. Nothing else holds a node pointer between operations.
+bool GapTree::move_node(Node* n, NodePool& pool) {
+  Node** ref = referrer(n);
+  if (ref == nullptr) return false;  // not in the tree: a broken invariant, leave it
+  void* fresh = pool.allocate();
+  std::memcpy(fresh, n, n->height == 0 ? leaf_bytes_ : inner_bytes_);
+  *ref = static_cast<Node*>(fresh);
+  pool.release(n);
+  return true;
+}
+
+// The pointer to n: root_, or its slot in its parent, found by descending
+// with a key n's subtree holds (its first entry's first pfn, or the high of
+// its first child).
+GapTree::Node** GapTree::referrer(const Node* n) {
+  if (n == root_) return &root_;
+  if (n->count == 0) return nullptr;
+  const std::uint64_t key = n->height == 0 ? firsts(n)[0] : highs(n)[0];
+  Node* p = root_;
+  while (p->height > n->height + 1) p = children(p)[pick_child(highs(p), p->count, key)];
+  if (p->height != n->height + 1) return nullptr;
+  Node** slot = &children(p)[pick_child(highs(p), p->count, key)];
+  return *slot == n ? slot : nullptr;
+}
+
 std::uint32_t GapTree::height() const { return root_ == nullptr ? 0 : root_->height; }
 
 // ---------------------------------------------------------------------------

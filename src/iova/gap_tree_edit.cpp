@@ -305,6 +305,7 @@ std::optional<GapTree::Entry> GapTree::erase_if(std::uint64_t first, bool reserv
   // with. (Merges can leave the root a leaf carved from a chunk, which
   // would keep the chunk.)
   if (out && size_ <= leaf_cap_ && (root_->height > 0 || chunk_bytes() > 0)) collapse();
+  if (out && (leaf_pool_.wants_compaction() || inner_pool_.wants_compaction())) compact();
   return out;
 }
 

@@ -77,12 +77,13 @@
 // unused part of its node chunks included; 21.9-22.4 B counted through
 // malloc and the chunk mappings; bench/allocator_bench reports both), 23.9
 // B after 2e7 random free + allocate pairs at 1e6. A tree past 4 MiB of
-// nodes takes new nodes from 2 MiB huge-page chunks (node_pool.h), kept
-// until the tree is empty again. A node left at most half full merges with
-// a sibling that has room, so freeing every other allocation of a full
-// space (W3) leaves 18.7 B of live nodes per remaining allocation; the
-// blocks of the merged nodes stay in the chunks for reuse (34.2 B per
-// allocation held). Only quarter-full nodes are guaranteed (the B+-tree
+// nodes takes new nodes from 2 MiB huge-page chunks (node_pool.h). A node
+// left at most half full merges with a sibling that has room, so freeing
+// every other allocation of a full space (W3) leaves 18.7 B of live nodes
+// per remaining allocation; the blocks the merged nodes leave are spread
+// over every chunk, so the tree moves live nodes out of its least used
+// chunk (two per erase) and unmaps it: W3 holds 22.2 B per allocation
+// (34.2 B when the chunks stayed). Only quarter-full nodes are guaranteed (the B+-tree
 // bound), which makes the worst case about 100 B. Linux's struct iova is 40 B
 // (48 B with glibc malloc, 64 B in the kernel's cache-aligned slab). The
 // fast path adds 576 KiB per allocator, allocated on its first use.

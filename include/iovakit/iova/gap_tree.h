@@ -98,13 +98,16 @@
 //   insert / erase          O(h·F + B): the leaf is rewritten, its summary
 //                           recomputed (O(B·16) worst case), then summaries
 //                           are updated upward, stopping as soon as one does
-//                           not change
+//                           not change. An erase in a tree whose chunks are
+//                           being compacted (node_pool.h) also moves up to
+//                           two nodes per pool, O(h·log F) each.
 //   overlapping(lo, hi)     O(h·(k/B + 1) + k) for k results
 //
 // Memory: leaves are (first, last) pairs, 16 B per entry; per leaf the parent
 // keeps 64 B of child pointer, key and summary (about 2.5 B per entry with
-// 32-entry leaves 80% full). Measured per live allocation
-// in docs/performance.md.
+// 32-entry leaves 80% full). A tree that shrinks gives its chunks back as
+// it goes (node_pool.h, "So the pool compacts"). Measured per live
+// allocation in docs/performance.md.
 //
 // Thread safety: none. Const member functions do not modify anything, so
 // concurrent readers are safe when no thread writes.
@@ -261,6 +264,9 @@ class GapTree {
   void free_node(Node* n);
   void free_subtree(Node* n);
   void release();
+  void compact();
+  bool move_node(Node* n, NodePool& pool);
+  [[nodiscard]] Node** referrer(const Node* n);
 
   [[nodiscard]] std::uint64_t node_high(const Node* n) const;
   [[nodiscard]] static std::uint64_t child_lo(const std::uint64_t* highs, std::uint32_t i, std::uint64_t lo) {

@@ -17,17 +17,37 @@
 // advised MADV_HUGEPAGE (Linux, where transparent huge pages are
 // "madvise" or "always"; elsewhere it is ordinary memory). Blocks are
 // carved from the newest chunk by bumping a pointer; a released block goes
-// to a free list (its first word links the list) and is reused first.
+// to its chunk's free list (its first word links the list) and is reused
+// before the bump pointer moves on.
 //
 // Memory goes back to the system when the pool has no live block left (the
 // tree was cleared, or shrank to the one leaf it starts with): every chunk
-// is unmapped then. In between, a tree that shrinks keeps its chunks for
-// reuse, as a slab cache does; bytes() says how much that is.
+// is unmapped then. A tree that shrinks without emptying (W3 keeps every
+// other allocation of a full space) frees blocks all over its chunks, so
+// that no chunk empties by itself: it held 34.2 B per live allocation for
+// 18.7 B of live nodes. So the pool compacts: once its chunks hold more
+// than one chunk's worth of unused blocks and more than a quarter as many
+// as live ones, it picks the chunk with the fewest live blocks other than
+// the one being carved (the victim; an O(chunks) scan, once per victim),
+// stops handing out its blocks, and block_to_move() names them one at a
+// time for the owner to move elsewhere (the owner knows who points at a
+// block; the pool does not). The victim is unmapped when its last block
+// goes. The tree moves two nodes per pool per erase (gap_tree.h), each an
+// O(log n) descent to its parent and a copy, so every erase stays
+// O(log n). W3 now holds 22.2 B per live allocation (docs/performance.md);
+// a pool keeps at most a chunk or a quarter of its live blocks unused, plus
+// a victim being emptied.
+//
+// Bookkeeping per chunk: a bitmap of its live blocks (to find the victim's
+// blocks without a scan of the tree) and a free list of its released
+// blocks (so that the victim's free blocks vanish with it), about 0.03% of
+// the chunk.
 //
 // Thread safety: none (the tree's owner serialises).
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <vector>
 
 namespace iovakit::iova {
@@ -46,10 +66,31 @@ class NodePool {
   NodePool& operator=(const NodePool&) = delete;
 
   // A block of block_bytes, aligned for any node; throws std::bad_alloc.
+  // Never a block of the victim.
   void* allocate();
   // Returns a block from allocate(). When it was the last live one, every
-  // chunk goes back to the system.
+  // chunk goes back to the system; when it was the victim's last, the
+  // victim does.
   void release(void* block);
+
+  // Whether the pool is compacting: a victim is being emptied, or the
+  // chunks hold enough unused blocks that one should be. Inline: the tree
+  // asks after every erase. More than a chunk unused guarantees that the
+  // other chunks have room for every live block of the victim (its live
+  // and unused blocks add up to at most a chunk), so moving them never
+  // maps a chunk. A quarter of the live ones bounds the moves per byte
+  // returned: a chunk is emptied only while the chunks are less than 80%
+  // used.
+  [[nodiscard]] bool wants_compaction() const {
+    if (victim_ != nullptr) return true;
+    const std::size_t in_chunks = live_ - direct_;
+    const std::size_t unused = (chunks_.size() * blocks_per_chunk_) - in_chunks;
+    return unused > blocks_per_chunk_ && 4 * unused > in_chunks;
+  }
+  // A live block of the victim (choosing one if needed), for the owner to
+  // copy into a block from allocate(), repoint its referrers to, and
+  // release. nullptr when there is nothing to move.
+  void* block_to_move();
 
   [[nodiscard]] std::size_t block_bytes() const { return block_bytes_; }
   [[nodiscard]] std::size_t live() const { return live_; }
@@ -58,17 +99,26 @@ class NodePool {
   [[nodiscard]] std::size_t chunk_count() const { return chunks_.size(); }
 
  private:
-  [[nodiscard]] bool in_chunk(const void* block) const;
+  struct Chunk;
+
+  [[nodiscard]] Chunk* find_chunk(const void* block) const;
+  [[nodiscard]] std::size_t index_of(const Chunk& c, const void* block) const;
   void* carve();
+  void pick_victim();
+  void unlist(Chunk* c);
+  void drop_chunk(Chunk* c);
   void drop_chunks();
 
   std::size_t block_bytes_;
-  std::size_t live_ = 0;       // blocks handed out and not released
-  std::size_t direct_ = 0;     // of those, from operator new
-  std::vector<char*> chunks_;  // sorted by address
-  char* bump_ = nullptr;       // next unused block in the newest chunk
+  std::size_t blocks_per_chunk_;
+  std::size_t live_ = 0;                        // blocks handed out and not released
+  std::size_t direct_ = 0;                      // of those, from operator new
+  std::vector<std::unique_ptr<Chunk>> chunks_;  // sorted by address
+  std::vector<Chunk*> with_free_;               // chunks other than the victim with released blocks
+  Chunk* bump_chunk_ = nullptr;                 // the chunk being carved
+  char* bump_ = nullptr;                        // its next unused block
   char* bump_end_ = nullptr;
-  void* free_ = nullptr;  // released chunk blocks, linked through their first word
+  Chunk* victim_ = nullptr;
 };
 
 }  // namespace iovakit::iova
