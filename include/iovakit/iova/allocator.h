@@ -83,10 +83,11 @@
 // per remaining allocation; the blocks the merged nodes leave are spread
 // over every chunk, so the tree moves live nodes out of its least used
 // chunk (two per erase) and unmaps it: W3 holds 22.2 B per allocation
-// (34.2 B when the chunks stayed). Only quarter-full nodes are guaranteed (the B+-tree
-// bound), which makes the worst case about 100 B. Linux's struct iova is 40 B
-// (48 B with glibc malloc, 64 B in the kernel's cache-aligned slab). The
-// fast path adds 576 KiB per allocator, allocated on its first use.
+// (34.2 B when the chunks stayed). Only quarter-full nodes are guaranteed
+// (the B+-tree bound), which makes the worst case about 100 B. Linux's
+// struct iova is 40 B (48 B with glibc malloc, 64 B in the kernel's
+// cache-aligned slab). The fast path adds 576 KiB per allocator, allocated
+// on its first use.
 //
 // == Thread safety ==
 // An Allocator is not thread-safe: one thread at a time, as for a std::map.
