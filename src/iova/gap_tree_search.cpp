@@ -54,6 +54,21 @@ bool fit_up(std::uint64_t a, std::uint64_t b, std::uint64_t size, std::uint64_t 
   return true;
 }
 
+// The gaps [a, b] of a leaf (entries f[0..count), l[0..count), gaps from
+// lo), lowest first, up to the first gap starting above `high`: calls
+// visit(a, b) for each until it returns true, and returns whether it did.
+// The walk of the bottom-up searches (first fit, best fit).
+template <typename Visit>
+bool visit_gaps_up(const std::uint64_t* f, const std::uint64_t* l, std::uint32_t count, std::uint64_t lo,
+                   std::uint64_t high, Visit visit) {
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const std::uint64_t a = i == 0 ? lo : l[i - 1] + 1;
+    if (a > high) return false;
+    if (f[i] != a && visit(a, f[i] - 1)) return true;  // f[i] == a: no gap below entry i
+  }
+  return false;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -242,15 +257,9 @@ bool GapTree::search_up(const Node* n, std::uint64_t lo, const Window& w, std::u
                         std::uint32_t d) const {
   if (n->height == 0) {
     note_leaf(path, d, n, lo);
-    const std::uint64_t* f = firsts(n);
-    const std::uint64_t* l = lasts(n);
-    for (std::uint32_t i = 0; i < n->count; ++i) {
-      const std::uint64_t a = i == 0 ? lo : l[i - 1] + 1;
-      if (a > w.high) return false;
-      if (f[i] == a) continue;
-      if (fit_up(a, f[i] - 1, w.size, w.align_mask, w.low, w.high, out)) return true;
-    }
-    return false;
+    return visit_gaps_up(firsts(n), lasts(n), n->count, lo, w.high, [&](std::uint64_t a, std::uint64_t b) {
+      return fit_up(a, b, w.size, w.align_mask, w.low, w.high, out);
+    });
   }
   const std::uint64_t* h = highs(n);
   for (std::uint32_t i = 0; i < n->count; ++i) {
@@ -268,18 +277,15 @@ bool GapTree::search_up(const Node* n, std::uint64_t lo, const Window& w, std::u
 // of the subtree clipped to the window.
 void GapTree::min_class(const Node* n, std::uint64_t lo, const Window& w, std::uint32_t& best) const {
   if (n->height == 0) {
-    const std::uint64_t* f = firsts(n);
-    const std::uint64_t* l = lasts(n);
-    for (std::uint32_t i = 0; i < n->count; ++i) {
-      const std::uint64_t start = i == 0 ? lo : l[i - 1] + 1;
-      if (start > w.high) return;
-      if (f[i] == start) continue;  // no gap below entry i
+    visit_gaps_up(firsts(n), lasts(n), n->count, lo, w.high, [&](std::uint64_t start, std::uint64_t end) {
       const std::uint64_t a = std::max(start, w.low);
-      const std::uint64_t b = std::min(f[i] - 1, w.high);
-      if (a > b) continue;
-      const std::uint32_t c = floor_log2(b - a + 1);
-      if (c >= w.min_class && c < best) best = c;
-    }
+      const std::uint64_t b = std::min(end, w.high);
+      if (a <= b) {
+        const std::uint32_t c = floor_log2(b - a + 1);
+        if (c >= w.min_class && c < best) best = c;
+      }
+      return false;
+    });
     return;
   }
   const std::uint64_t* h = highs(n);
@@ -308,19 +314,13 @@ bool GapTree::find_class(const Node* n, std::uint64_t lo, const Window& w, std::
                          Path* path, std::uint32_t d) const {
   if (n->height == 0) {
     note_leaf(path, d, n, lo);
-    const std::uint64_t* f = firsts(n);
-    const std::uint64_t* l = lasts(n);
-    for (std::uint32_t i = 0; i < n->count; ++i) {
-      const std::uint64_t start = i == 0 ? lo : l[i - 1] + 1;
-      if (start > w.high) return false;
-      if (f[i] == start) continue;
+    return visit_gaps_up(firsts(n), lasts(n), n->count, lo, w.high, [&](std::uint64_t start, std::uint64_t end) {
       const std::uint64_t a = std::max(start, w.low);
-      const std::uint64_t b = std::min(f[i] - 1, w.high);
-      if (a > b || floor_log2(b - a + 1) != cls) continue;
+      const std::uint64_t b = std::min(end, w.high);
+      if (a > b || floor_log2(b - a + 1) != cls) return false;
       out = a + ((std::uint64_t{0} - a) & w.align_mask);
       return true;
-    }
-    return false;
+    });
   }
   const std::uint64_t* h = highs(n);
   for (std::uint32_t i = 0; i < n->count; ++i) {
