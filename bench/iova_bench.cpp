@@ -2,13 +2,17 @@
 // a group's reserved regions (a few to a few hundred), a usable list.
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <vector>
 
+#include "iovakit/iova/gap_tree.h"
 #include "iovakit/iova/range_set.h"
 #include "iovakit/iova/resv_region.h"
 
 namespace {
 
+using iovakit::iova::GapTree;
+using iovakit::iova::Policy;
 using iovakit::iova::Range;
 using iovakit::iova::RangeSet;
 using iovakit::iova::ResvList;
@@ -54,6 +58,34 @@ void BM_RangeSetComplement(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(reserved.complement(Range(0, (1ULL << 39) - 1)));
 }
 BENCHMARK(BM_RangeSetComplement)->Arg(4)->Arg(64)->Arg(1024);
+
+// A failing request beyond the 16-bit lanes (gap_tree.h) among n near
+// misses: gaps of 1.5 x 2^17 granules that are long enough for 2^17 + 1
+// granules but hold no multiple of 2^17 (2^18) with room after it. Arg 1:
+// 0 asks for 2^17 granules aligned to 2^17, a size-aligned power of two that
+// the blocks row decides at the root; 1 asks for 2^17 + 1 aligned to 2^18
+// (the DMA API's rounding of a size that is no power of two), for which the
+// summaries are only a necessary condition and every near miss costs a
+// descent.
+void BM_GapTreeFailingBeyondTheLanes(benchmark::State& state) {
+  constexpr std::uint64_t kBlock = 1ULL << 17;
+  const auto gaps = static_cast<std::uint64_t>(state.range(0));
+  GapTree tree((1ULL << 40) - 1);
+  for (std::uint64_t i = 0; i < gaps; ++i) {
+    const std::uint64_t s = (i + 1) * 2 * kBlock;
+    tree.insert({s, s, false});
+    tree.insert({s + kBlock + (kBlock / 2) + 1, s + (2 * kBlock) - 1, false});
+  }
+  GapTree::Query q;
+  q.low = 2 * kBlock;
+  q.high = ((gaps + 1) * 2 * kBlock) - 1;
+  q.policy = Policy::kTopDown;
+  q.size = state.range(1) == 0 ? kBlock : kBlock + 1;
+  q.order = state.range(1) == 0 ? 17 : 18;
+  if (tree.search(q).has_value()) state.SkipWithError("the request fits");
+  for (auto _ : state) benchmark::DoNotOptimize(tree.search(q));
+}
+BENCHMARK(BM_GapTreeFailingBeyondTheLanes)->ArgsProduct({{1000, 100000}, {0, 1}});
 
 }  // namespace
 

@@ -21,6 +21,7 @@ namespace iovakit::iova {
 
 namespace {
 
+using gap_tree_impl::kScalarRows;
 using gap_tree_impl::Lanes;
 
 constexpr std::uint32_t kMaxOrders = 64;
@@ -38,7 +39,7 @@ GapTree::GapTree(std::uint64_t max_pfn, Tuning tuning)
       min_leaf_(std::max<std::uint32_t>(1, tuning.leaf_capacity / 4)),
       min_inner_(std::max<std::uint32_t>(2, tuning.fanout / 4)),
       leaf_bytes_(sizeof(Node) + 2 * std::size_t{tuning.leaf_capacity} * sizeof(std::uint64_t)),
-      inner_bytes_(sizeof(Node) + std::size_t{tuning.fanout} * (4 * sizeof(std::uint64_t) + sizeof(Lanes))),
+      inner_bytes_(sizeof(Node) + std::size_t{tuning.fanout} * (kScalarRows * sizeof(std::uint64_t) + sizeof(Lanes))),
       leaf_pool_(leaf_bytes_),
       inner_pool_(inner_bytes_) {
   static_assert(sizeof(void*) == sizeof(std::uint64_t), "inner node rows are 8-byte elements");
@@ -191,8 +192,9 @@ void GapTree::shift_slots(Node* n, std::uint32_t from, std::uint32_t to, std::ui
   const std::size_t to_off = std::size_t{to} * 8;
   const std::size_t from_off = std::size_t{from} * 8;
   const std::size_t bytes = std::size_t{count} * 8;
-  for (std::size_t r = 0; r < 4; ++r) std::memmove(base + r * row8 + to_off, base + r * row8 + from_off, bytes);
-  unsigned char* lane_rows = base + 4 * row8;
+  for (std::size_t r = 0; r < kScalarRows; ++r)
+    std::memmove(base + r * row8 + to_off, base + r * row8 + from_off, bytes);
+  unsigned char* lane_rows = base + kScalarRows * row8;
   std::memmove(lane_rows + std::size_t{to} * sizeof(Lanes), lane_rows + std::size_t{from} * sizeof(Lanes),
                std::size_t{count} * sizeof(Lanes));
 }
@@ -205,9 +207,9 @@ void GapTree::copy_slots(Node* dst, std::uint32_t dpos, const Node* src, std::ui
   const std::size_t d_off = std::size_t{dpos} * 8;
   const std::size_t s_off = std::size_t{spos} * 8;
   const std::size_t bytes = std::size_t{count} * 8;
-  for (std::size_t r = 0; r < 4; ++r) std::memcpy(d + r * row8 + d_off, s + r * row8 + s_off, bytes);
-  std::memcpy(d + 4 * row8 + std::size_t{dpos} * sizeof(Lanes), s + 4 * row8 + std::size_t{spos} * sizeof(Lanes),
-              std::size_t{count} * sizeof(Lanes));
+  for (std::size_t r = 0; r < kScalarRows; ++r) std::memcpy(d + r * row8 + d_off, s + r * row8 + s_off, bytes);
+  std::memcpy(d + kScalarRows * row8 + std::size_t{dpos} * sizeof(Lanes),
+              s + kScalarRows * row8 + std::size_t{spos} * sizeof(Lanes), std::size_t{count} * sizeof(Lanes));
 }
 
 std::uint64_t GapTree::node_high(const Node* n) const {
@@ -375,8 +377,9 @@ std::string GapTree::check_node(const Node* n, std::uint64_t lo, bool is_root, s
         }
       }
       return fmt::format(
-          "stale summary at height {} slot {}: high {:#x} mask {:#x} gap {:#x}, recomputed {:#x} {:#x} {:#x}",
-          n->height, i, got.high, got.mask, got.gap, want.high, want.mask, want.gap);
+          "stale summary at height {} slot {}: high {:#x} mask {:#x} gap {:#x} blocks {:#x}, recomputed {:#x} {:#x} "
+          "{:#x} {:#x}",
+          n->height, i, got.high, got.mask, got.gap, got.blocks, want.high, want.mask, want.gap, want.blocks);
     }
   }
   return "";

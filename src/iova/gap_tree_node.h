@@ -34,6 +34,10 @@ constexpr std::uint32_t kMaxDepth = 72;
 
 using Lanes = std::array<std::uint16_t, GapTree::kLanes>;
 
+// An inner node's rows of one 64-bit word per child: highs, children, masks,
+// max_gaps, blocks. The lanes follow them.
+constexpr std::size_t kScalarRows = 5;
+
 inline std::uint64_t low_mask(std::uint32_t bits) {
   return bits >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << bits) - 1;
 }
@@ -65,7 +69,8 @@ inline void prefetch_lines(const void* p, std::size_t bytes) {
 
 // Node header. A leaf is followed by firsts[leaf_cap] and lasts[leaf_cap];
 // an inner node by arrays of fanout elements: highs, children, masks (length
-// classes), max_gaps, then lanes[fanout][kLanes]. The lanes of one child are
+// classes), max_gaps, blocks (aligned block orders), then
+// lanes[fanout][kLanes]. The lanes of one child are
 // contiguous (32 bytes) so that the maximum over children is a loop of
 // vector max operations.
 struct GapTree::Node {
@@ -80,6 +85,7 @@ struct GapTree::Summary {
   std::uint64_t high;
   std::uint64_t mask;
   std::uint64_t gap;
+  std::uint64_t blocks;
   gap_tree_impl::Lanes lanes;
 };
 
@@ -104,7 +110,8 @@ struct GapTree::Window {
   std::uint32_t lane = 0;       // lanes index for order (>= 1), clamped to the last lane
   std::uint64_t lane_need = 0;  // what that lane must reach: min(size, kLaneCap)
   std::uint32_t min_class = 0;  // best fit: the smallest sure-fit length class
-  bool lanes_exact = false;     // order >= 1 and GapTree::exact(size, order)
+  bool lanes_exact = false;     // order >= 1, within the lanes (GapTree::exact)
+  bool blocks_exact = false;    // GapTree::block_exact(size, order)
 };
 
 // Node layout: rows of a node, found from its header and the tree's sizes.
@@ -123,11 +130,13 @@ inline std::uint64_t* GapTree::masks(Node* n) const { return highs(n) + 2 * std:
 inline const std::uint64_t* GapTree::masks(const Node* n) const { return highs(n) + 2 * std::size_t{fanout_}; }
 inline std::uint64_t* GapTree::max_gaps(Node* n) const { return highs(n) + 3 * std::size_t{fanout_}; }
 inline const std::uint64_t* GapTree::max_gaps(const Node* n) const { return highs(n) + 3 * std::size_t{fanout_}; }
+inline std::uint64_t* GapTree::blocks(Node* n) const { return highs(n) + 4 * std::size_t{fanout_}; }
+inline const std::uint64_t* GapTree::blocks(const Node* n) const { return highs(n) + 4 * std::size_t{fanout_}; }
 inline std::uint16_t* GapTree::lanes(Node* n) const {
-  return reinterpret_cast<std::uint16_t*>(highs(n) + 4 * std::size_t{fanout_});
+  return reinterpret_cast<std::uint16_t*>(highs(n) + gap_tree_impl::kScalarRows * std::size_t{fanout_});
 }
 inline const std::uint16_t* GapTree::lanes(const Node* n) const {
-  return reinterpret_cast<const std::uint16_t*>(highs(n) + 4 * std::size_t{fanout_});
+  return reinterpret_cast<const std::uint16_t*>(highs(n) + gap_tree_impl::kScalarRows * std::size_t{fanout_});
 }
 
 inline GapTree::Entry GapTree::leaf_entry(const Node* leaf, std::uint32_t pos) const {

@@ -104,7 +104,8 @@ std::optional<std::uint64_t> GapTree::search_path(const Query& query, Path* path
   w.align_mask = low_mask(w.order);
   w.low = query.low;
   w.high = std::min(query.high, max_pfn_);
-  w.lanes_exact = w.order >= 1 && exact(w.size, w.order);
+  w.blocks_exact = block_exact(w.size, w.order);
+  w.lanes_exact = w.order >= 1 && w.order <= kLanes && w.size <= kLaneCap;
   if (w.size == 0 || w.low > w.high || w.high - w.low < w.size - 1) return std::nullopt;
   const auto tail = tail_gap();
   std::uint64_t x = 0;
@@ -156,11 +157,13 @@ std::optional<std::uint64_t> GapTree::search_path(const Query& query, Path* path
   return std::nullopt;
 }
 
-// Whether child i of n can hold the request: exact within the lanes (see
-// GapTree::exact), a necessary condition beyond them.
+// Whether child i of n can hold the request: exact within the lanes and for
+// size-aligned powers of two (see GapTree::exact), a necessary condition
+// beyond them.
 bool GapTree::may_fit(const Node* n, std::uint32_t i, const Window& w) const {
   // Within the lanes, a lane at the request's size implies a gap that long.
   if (w.order == 0) return max_gaps(n)[i] >= w.size;
+  if (w.blocks_exact) return (blocks(n)[i] >> w.order) != 0;
   if (lanes(n)[std::size_t{i} * kLanes + w.lane] < w.lane_need) return false;
   return w.lanes_exact || max_gaps(n)[i] >= w.size;
 }
@@ -226,7 +229,7 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
     }
     return search_down(c, child_lo(h, i, lo), w, out, path, d + 1);
   };
-  if (lo >= w.low && h[n->count - 1] <= w.high && (w.order == 0 || w.lanes_exact)) {
+  if (lo >= w.low && h[n->count - 1] <= w.high && (w.order == 0 || w.lanes_exact || w.blocks_exact)) {
     // Every child lies inside the window and one row decides a fit
     // exactly: the highest child that fits is the answer's subtree, found
     // by a scan of one row (about 30 children are passed per W1 pair).
@@ -234,6 +237,9 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
     if (w.order == 0) {
       const std::uint64_t* g = max_gaps(n);
       while (i > 0 && g[i - 1] < w.size) --i;
+    } else if (w.blocks_exact) {
+      const std::uint64_t* b = blocks(n);
+      while (i > 0 && (b[i - 1] >> w.order) == 0) --i;
     } else {
       const std::uint16_t* lane = lanes(n) + std::size_t{i - 1} * kLanes + w.lane;
       while (i > 0 && *lane < w.lane_need) {

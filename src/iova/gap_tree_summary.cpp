@@ -20,6 +20,7 @@ namespace {
 
 using gap_tree_impl::floor_log2;
 using gap_tree_impl::Lanes;
+using gap_tree_impl::low_mask;
 
 constexpr std::uint32_t kLanes = GapTree::kLanes;
 constexpr std::uint64_t kLaneCap = GapTree::kLaneCap;
@@ -63,16 +64,30 @@ bool any_set(LaneVec v) {
 bool GapTree::same(const Summary& a, const Summary& b) {
   const LaneVec diff = (load_lanes(a.lanes.data()) ^ load_lanes(b.lanes.data())) |
                        (load_lanes(a.lanes.data() + kVecLanes) ^ load_lanes(b.lanes.data() + kVecLanes));
-  return !any_set(diff) && a.high == b.high && a.mask == b.mask && a.gap == b.gap;
+  return !any_set(diff) && a.high == b.high && a.mask == b.mask && a.gap == b.gap && a.blocks == b.blocks;
 }
 
 namespace {
 
+// The blocks bit of the gap [a, a + length - 1]: bit m for the largest m
+// such that the gap holds 2^m granules aligned to 2^m, when m >= kBlockMin;
+// else 0. A gap of length L, floor(log2 L) = c, always holds an aligned
+// block of 2^(c-1), and one of 2^c when aligning its start to 2^c wastes
+// at most L - 2^c. Only gaps longer than the lane cap can reach kBlockMin,
+// so only gap_lanes' long-gap branches call this (W1 never gets there).
+std::uint64_t block_bit(std::uint64_t a, std::uint64_t length) {
+  const std::uint32_t c = floor_log2(length);
+  const std::uint64_t waste = (std::uint64_t{0} - a) & low_mask(c);
+  const std::uint32_t m = waste <= length - (std::uint64_t{1} << c) ? c : c - 1;
+  return m >= GapTree::kBlockMin ? std::uint64_t{1} << m : 0;
+}
+
 // The lanes of the gap [a, a + length - 1]: lane k-1 is min(kLaneCap,
 // largest size that fits at alignment 2^k). Aligning the start to 2^k wastes
 // w = (-a) mod 2^k < 2^16 granules, so the size is length - w (or nothing
-// when w >= length).
-std::array<LaneVec, 2> gap_lanes(std::uint64_t a, std::uint64_t length) {
+// when w >= length). A gap longer than the cap also adds its block bit to
+// `blocks`.
+std::array<LaneVec, 2> gap_lanes(std::uint64_t a, std::uint64_t length, std::uint64_t& blocks) {
   constexpr LaneVec kLow = {0x1, 0x3, 0x7, 0xf, 0x1f, 0x3f, 0x7f, 0xff};
   constexpr LaneVec kHigh = {0x1ff, 0x3ff, 0x7ff, 0xfff, 0x1fff, 0x3fff, 0x7fff, 0xffff};
   const LaneVec neg = splat(std::uint64_t{0} - a);
@@ -82,6 +97,7 @@ std::array<LaneVec, 2> gap_lanes(std::uint64_t a, std::uint64_t length) {
     const LaneVec len = splat(length);
     return {sub_sat(len, waste_low), sub_sat(len, waste_high)};
   }
+  blocks |= block_bit(a, length);
   if (length < 2 * kLaneCap) {
     // length - w exceeds the cap exactly when w < length - cap.
     const LaneVec cap = splat(kLaneCap);
@@ -91,8 +107,8 @@ std::array<LaneVec, 2> gap_lanes(std::uint64_t a, std::uint64_t length) {
   return {splat(kLaneCap), splat(kLaneCap)};
 }
 
-void raise_lanes(Lanes& lanes, std::uint64_t a, std::uint64_t length) {
-  const std::array<LaneVec, 2> v = gap_lanes(a, length);
+void raise_lanes(Lanes& lanes, std::uint64_t& blocks, std::uint64_t a, std::uint64_t length) {
+  const std::array<LaneVec, 2> v = gap_lanes(a, length, blocks);
   store_lanes(lanes.data(), max_vec(load_lanes(lanes.data()), v[0]));
   store_lanes(lanes.data() + kVecLanes, max_vec(load_lanes(lanes.data() + kVecLanes), v[1]));
 }
@@ -142,6 +158,7 @@ void max_rows(Lanes& out, const std::uint16_t* rows, std::uint32_t count) {
 void GapTree::leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) const {
   std::uint64_t mask = 0;
   std::uint64_t gap = 0;
+  std::uint64_t blocks = 0;
   LaneVec low{};
   LaneVec high{};
   const std::uint64_t* f = firsts(leaf);
@@ -153,7 +170,7 @@ void GapTree::leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) con
       const std::uint64_t length = f[i] - a;
       mask |= std::uint64_t{1} << floor_log2(length);
       gap = std::max(gap, length);
-      const std::array<LaneVec, 2> v = gap_lanes(a, length);
+      const std::array<LaneVec, 2> v = gap_lanes(a, length, blocks);
       low = max_vec(low, v[0]);
       high = max_vec(high, v[1]);
     }
@@ -161,6 +178,7 @@ void GapTree::leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) con
   }
   out.mask = mask;
   out.gap = gap;
+  out.blocks = blocks;
   store_lanes(out.lanes.data(), low);
   store_lanes(out.lanes.data() + kVecLanes, high);
   out.high = leaf->count == 0 ? 0 : l[leaf->count - 1];
@@ -169,6 +187,7 @@ void GapTree::leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) con
 void GapTree::inner_summary(const Node* n, Summary& out) const {
   out.mask = or_row(masks(n), n->count);
   out.gap = max_row(max_gaps(n), n->count);
+  out.blocks = or_row(blocks(n), n->count);
   max_rows(out.lanes, lanes(n), n->count);
   out.high = highs(n)[n->count - 1];
 }
@@ -185,6 +204,7 @@ void GapTree::read_slot(const Node* n, std::uint32_t i, Summary& out) const {
   out.high = highs(n)[i];
   out.mask = masks(n)[i];
   out.gap = max_gaps(n)[i];
+  out.blocks = blocks(n)[i];
   // Two vector moves: std::copy_n here became a call to memmove (GCC 12),
   // on every level of every update.
   const std::uint16_t* row = lanes(n) + std::size_t{i} * kLanes;
@@ -196,6 +216,7 @@ void GapTree::write_slot(Node* n, std::uint32_t i, const Summary& s) const {
   highs(n)[i] = s.high;
   masks(n)[i] = s.mask;
   max_gaps(n)[i] = s.gap;
+  blocks(n)[i] = s.blocks;
   std::uint16_t* row = lanes(n) + std::size_t{i} * kLanes;
   store_lanes(row, load_lanes(s.lanes.data()));
   store_lanes(row + kVecLanes, load_lanes(s.lanes.data() + kVecLanes));
@@ -215,6 +236,9 @@ void GapTree::recompute_slot(Node* n, std::uint32_t i, std::uint64_t lo) const {
 // operations. Stops as soon as a slot does not change.
 void GapTree::propagate(const Path& path, Summary& fresh) const {
   if (path.depth == 0) return;
+  if (fresh.blocks != blocks(path.node[path.depth - 1])[path.index[path.depth - 1]]) [[unlikely]] {
+    propagate_blocks(path, fresh.blocks);
+  }
   // The child's new summary and its slot's old one, in registers: a level's
   // old slot is the aggregate the level below read from it (the compiler
   // cannot see that and would load it twice, through memory).
@@ -289,20 +313,43 @@ void GapTree::propagate(const Path& path, Summary& fresh) const {
   }
 }
 
+// The blocks row on its own: it changes only when a gap longer than the lane
+// cap does (never in W1), and keeping it out of propagate's loop saves that
+// loop a register and a comparison per level (about 150 instructions per W1
+// pair). Writes `blk` into the leaf's slot and ORs upwards while a slot
+// changes. propagate() then finds every blocks slot up to date.
+void GapTree::propagate_blocks(const Path& path, std::uint64_t blk) const {
+  for (std::uint32_t d = path.depth; d-- > 0;) {
+    Node* parent = path.node[d];
+    std::uint64_t& slot = blocks(parent)[path.index[d]];
+    if (slot == blk) return;
+    slot = blk;
+    blk = or_row(blocks(parent), parent->count);
+  }
+}
+
 // The leaf's gaps only grew or merged (an erase): its new summary is its old
 // one raised by the grown gap [a, b], which replaced gaps of `below` and
 // `above` granules (0: none). Only the length classes can vanish: a class of
 // a replaced gap stays when another gap of the leaf still has it, and the
 // scan for those stops as soon as both are found (most leaves repeat their
-// few classes; a full pass cost about 330 instructions per erase).
+// few classes; a full pass cost about 330 instructions per erase). The
+// blocks of a replaced gap could vanish too, but only a gap longer than the
+// lane cap has any, and then the leaf's summary is recomputed.
 void GapTree::raise_leaf(const Path& path, std::uint64_t a, std::uint64_t b, std::uint64_t below,
                          std::uint64_t above) const {
-  Summary s;  // NOLINT(cppcoreguidelines-pro-type-member-init): read_slot fills it
-  read_slot(path.node[path.depth - 1], path.index[path.depth - 1], s);
+  Summary s;  // NOLINT(cppcoreguidelines-pro-type-member-init): read_slot or leaf_summary fills it
   const Node* leaf = path.leaf;
+  if (below > kLaneCap || above > kLaneCap) [[unlikely]] {
+    // A replaced gap may have held the leaf's only block of some order.
+    leaf_summary(leaf, path.leaf_lo, s);
+    propagate(path, s);
+    return;
+  }
+  read_slot(path.node[path.depth - 1], path.index[path.depth - 1], s);
   const std::uint64_t length = b - a + 1;
   s.gap = std::max(s.gap, length);
-  raise_lanes(s.lanes, a, length);
+  raise_lanes(s.lanes, s.blocks, a, length);
   const std::uint64_t grown = std::uint64_t{1} << floor_log2(length);
   std::uint64_t gone = 0;
   if (below != 0) gone |= std::uint64_t{1} << floor_log2(below);

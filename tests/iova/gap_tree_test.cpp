@@ -152,6 +152,10 @@ struct RandomCase {
   std::uint64_t max_size;
   std::uint32_t max_order;
   std::uint64_t seed;
+  // When non-zero, a third of the requests are size-aligned powers of two
+  // of orders kBlockMin .. kBlockMin + block_orders - 1 (decided by the
+  // blocks row, beyond the lanes).
+  std::uint32_t block_orders = 0;
 };
 
 void PrintTo(const RandomCase& c, std::ostream* os) { *os << c.name; }
@@ -169,6 +173,10 @@ TEST_P(GapTreeRandom, AgreesWithAMap) {
       GapTree::Query query;
       query.size = 1 + rng.below(rng.below(4) == 0 ? c.max_size : 8);
       query.order = static_cast<std::uint32_t>(rng.below(c.max_order + 1));
+      if (c.block_orders != 0 && rng.below(3) == 0) {
+        query.order = GapTree::kBlockMin + static_cast<std::uint32_t>(rng.below(c.block_orders));
+        query.size = std::uint64_t{1} << query.order;
+      }
       // Windows inside the busy region, or open towards the rest of the
       // space (the tail and the huge gap below the region) now and then.
       query.low = rng.below(3) == 0 ? c.base + rng.below(4096) : c.base;
@@ -219,17 +227,19 @@ TEST_P(GapTreeRandom, AgreesWithAMap) {
 
 constexpr std::uint64_t kTop = kMax - 4095;
 
-INSTANTIATE_TEST_SUITE_P(Trees, GapTreeRandom,
-                         ::testing::Values(RandomCase{"small_space_tiny_nodes", 4095, 0, {4, 4}, 200, 6, 1},
-                                           RandomCase{"small_space_default_nodes", 4095, 0, {}, 200, 6, 2},
-                                           RandomCase{"top_of_64_bits_tiny_nodes", kMax, kTop, {4, 4}, 200, 6, 3},
-                                           RandomCase{"top_of_64_bits_odd_nodes", kMax, kTop, {5, 7}, 300, 9, 4},
-                                           // Sizes and alignments beyond the 16-bit lanes: the
-                                           // summaries are only a necessary condition there.
-                                           RandomCase{"beyond_the_lanes", (1ULL << 22) - 1, 0, {4, 4}, 200000, 20, 5}),
-                         [](const ::testing::TestParamInfo<RandomCase>& param_info) {
-                           return std::string(param_info.param.name);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Trees, GapTreeRandom,
+    ::testing::Values(RandomCase{"small_space_tiny_nodes", 4095, 0, {4, 4}, 200, 6, 1},
+                      RandomCase{"small_space_default_nodes", 4095, 0, {}, 200, 6, 2},
+                      RandomCase{"top_of_64_bits_tiny_nodes", kMax, kTop, {4, 4}, 200, 6, 3},
+                      RandomCase{"top_of_64_bits_odd_nodes", kMax, kTop, {5, 7}, 300, 9, 4},
+                      // Sizes and alignments beyond the 16-bit lanes: the
+                      // summaries are only a necessary condition there.
+                      RandomCase{"beyond_the_lanes", (1ULL << 22) - 1, 0, {4, 4}, 200000, 20, 5},
+                      // Size-aligned powers of two from 2^16 granules up:
+                      // exact again, through the blocks row.
+                      RandomCase{"size_aligned_blocks", (1ULL << 26) - 1, 0, {4, 4}, 200000, 20, 6, 6}),
+    [](const ::testing::TestParamInfo<RandomCase>& param_info) { return std::string(param_info.param.name); });
 
 TEST(GapTree, WholeSpaceAtOneByteGranules) {
   GapTree tree(kMax);
@@ -321,11 +331,59 @@ TEST(GapTree, RejectsBadTuning) {
   EXPECT_THROW(GapTree(100, GapTree::Tuning{16, 65}), std::invalid_argument);
 }
 
-TEST(GapTree, ExactnessOfTheLanes) {
-  EXPECT_TRUE(GapTree::exact(1ULL << 40, 0));
-  EXPECT_TRUE(GapTree::exact(0xffff, 16));
-  EXPECT_FALSE(GapTree::exact(0x10000, 1));
-  EXPECT_FALSE(GapTree::exact(1, 17));
+TEST(GapTree, ExactnessOfTheSummaries) {
+  struct Case {
+    std::uint64_t size;
+    std::uint32_t order;
+    bool exact;
+  };
+  const Case cases[] = {
+      {1ULL << 40, 0, true},          // any size without alignment: max_gap
+      {0xffff, 16, true},             // the lanes' corner
+      {0x10000, 1, false},            // a size past the lane cap
+      {1, 17, false},                 // an alignment past the last lane
+      {0x10000, 16, true},            // a size-aligned power of two: the blocks
+      {1ULL << 30, 30, true},         //
+      {1ULL << 63, 63, true},         //
+      {(1ULL << 17) + 1, 18, false},  // the DMA API's rounding, not a power of two
+      {1ULL << 17, 16, false},        // a power of two aligned below its size
+  };
+  for (const Case& c : cases) EXPECT_EQ(GapTree::exact(c.size, c.order), c.exact) << c.size << " " << c.order;
+}
+
+// Gaps of 1.5 x 2^17 granules, each placed so that it holds no block of
+// 2^17 aligned to 2^17 (a near miss for that request: long enough, badly
+// aligned), above one gap at the bottom that holds such blocks. The blocks
+// row lets every policy find the bottom gap, and a request of 2^18 above it
+// fail, from the summaries.
+TEST(GapTree, SizeAlignedBlocksSkipNearMisses) {
+  constexpr std::uint64_t kBlock = 1ULL << 17;
+  constexpr std::uint64_t kBottom = 4 * kBlock;  // [0, kBottom - 1] stays free
+  GapTree tree((1ULL << 36) - 1, GapTree::Tuning{4, 4});
+  std::uint64_t top = 0;
+  for (std::uint64_t i = 0; i < 2000; ++i) {
+    // One granule on a multiple s of 2^17, then the gap [s + 1, s + 1.5 x
+    // 2^17]: its only multiple of 2^17, s + 2^17, leaves half a block before
+    // the next entry, which runs up to the next period.
+    const std::uint64_t s = kBottom + (i * 2 * kBlock);
+    tree.insert({s, s, false});
+    tree.insert({s + kBlock + (kBlock / 2) + 1, s + (2 * kBlock) - 1, false});
+    top = s + (2 * kBlock) - 1;
+  }
+  ASSERT_EQ(tree.check(), "");
+  for (const Policy p : {Policy::kTopDown, Policy::kFirstFit, Policy::kBestFit}) {
+    GapTree::Query q;
+    q.size = kBlock;
+    q.order = 17;
+    q.high = top;
+    q.policy = p;
+    const auto got = tree.search(q);
+    ASSERT_TRUE(got.has_value()) << static_cast<int>(p);
+    EXPECT_LT(*got, kBottom) << static_cast<int>(p);
+    EXPECT_EQ(*got % kBlock, 0U);
+    q.low = kBottom;  // only near misses left
+    EXPECT_FALSE(tree.search(q).has_value()) << static_cast<int>(p);
+  }
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // iovakit/iova/allocator.h: an IOVA allocator that never hands out a reserved
-// address, decides every request in O(log n), and embeds in C programs.
+// address, decides requests in O(log n) (every one up to 256 MiB, and every
+// size-aligned power of two), and embeds in C programs.
 //
 // == Overview ==
 // An Allocator hands out ranges of I/O virtual addresses inside a usable list
@@ -46,10 +47,15 @@
 // below a limit is again a walk, and two nodes per region); a buddy
 // allocator (exact for power-of-two sizes only).
 //
-// Exact means: any size with alignment 1 granule, and sizes up to 65535
-// granules (256 MiB with 4 KiB granules) with alignments up to 2^16 granules.
-// Larger aligned requests are still placed correctly; their summaries are a
-// necessary condition only, so each near miss costs one extra descent.
+// Exact means: any size with alignment 1 granule; sizes up to 65535 granules
+// (256 MiB with 4 KiB granules) with alignments up to 2^16 granules; and a
+// size-aligned power of two of any order (a 1 GiB region aligned to 1 GiB;
+// AllocRequest::dma() of a power-of-two size). Other large aligned requests
+// (a size of 2^17 + 1 granules aligned to 2^18, a page aligned to 2^17
+// granules) are still placed correctly, but their summaries are a necessary
+// condition only: each near miss (a gap long enough, not aligned enough)
+// costs one extra descent, and there can be one per gap (263 us for a
+// failing request among 1e5 of them, docs/performance.md).
 //
 // Units: the allocator works in granules (Options::granule, 4 KiB by
 // default, any power of two), which is what lets a leaf entry be 16 bytes.
@@ -59,7 +65,8 @@
 // the kernel's pfn arithmetic does (iova_reserve_iommu_regions).
 //
 // == Complexity == (n = live allocations + reserved ranges)
-//   allocate, success or failure     O(log n)            (exact requests; see above)
+//   allocate, success or failure     O(log n)            exact requests (above); else
+//                                                        plus O(log n) per near miss
 //   allocate_at, free, find          O(log n)
 //   reserve(range)                   O((k + 1) log n)    k = entries the range overlaps
 //   entries, conflicts, free_ranges  O(log n + k)        k = results
@@ -71,7 +78,10 @@
 //
 // == Memory ==
 // 16 B per entry in a leaf (first and last granule) at the leaves' fill,
-// plus each leaf's slot in its parent (64 B per leaf of up to 32 entries):
+// plus each leaf's slot in its parent (72 B per leaf of up to 32 entries;
+// the figures that follow were measured with 64 B slots, before the blocks
+// row, which adds 0.2-0.4 B per allocation: W1 at 1e6 holds 24.4 B after
+// 1e5 pairs instead of 24.0, W3 22.4 B instead of 22.2):
 // 21.8 B per live allocation measured at 1e5 and 1e6 allocations right after
 // they are made (the tree's own bytes divided by live allocations, the
 // unused part of its node chunks included; 21.9-22.4 B counted through

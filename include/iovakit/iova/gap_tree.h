@@ -19,6 +19,8 @@
 //               at that alignment in one gap, max over gaps [a, b] of
 //               b + 1 - align_up(a, 2^k)
 //   mask        bit c set when some gap's length L has floor(log2 L) == c
+//   blocks      bit m (m >= 16) set when some gap holds a block of 2^m
+//               granules aligned to 2^m, and none of 2^(m+1)
 //
 // The lanes make aligned searches exact: a subtree can hold (size s, order
 // k) iff lane[k-1] >= s, for every s up to 65535 granules (256 MiB with 4 KiB
@@ -30,10 +32,23 @@
 // aligned requests. Measured on W1: with the largest gap alone, a pair costs
 // about 80,000 instructions at N = 1e5, almost all of it near misses.
 //
-// Beyond the lanes (sizes over 65535 granules with an alignment, or
-// alignments over 2^16 granules) the summaries are a necessary condition
-// only: still correct, but each near miss (a gap long enough, not aligned
-// enough) costs one extra descent.
+// The blocks make size-aligned powers of two exact at every order: a
+// subtree can hold 2^m granules aligned to 2^m iff some blocks bit >= m is
+// set. Those are the requests beyond the lanes that users make (a VMM's 1
+// GiB region for 1 GiB pages, the DMA API's size alignment of a
+// power-of-two buffer from 256 MiB up). Only gaps longer than the lane cap
+// have blocks bits, so W1 never computes one, and the row changes only
+// when such a gap does; it is propagated on its own for that reason.
+//
+// Other requests beyond the lanes (sizes over 65535 granules that are not
+// a size-aligned power of two, such as the DMA API's 2^17 + 1 granules
+// aligned to 2^18; alignments over 2^16 granules for smaller sizes) see
+// the summaries as a necessary condition only: still correct, but each
+// near miss (a gap long enough, not aligned enough) costs one extra
+// descent. Exactness there needs the largest fit per order as a 64-bit
+// value, 512 B per slot. bench_iova's BM_GapTreeFailingBeyondTheLanes
+// measures both kinds among 1e5 near misses: 176 ns for a size-aligned
+// power of two, 263 us for 2^17 + 1 (docs/performance.md).
 //
 // Why 16-bit lanes: summaries change on almost every insert and erase (in
 // W1 the gap an allocation lands in is the unique per-order maximum of its
@@ -89,12 +104,13 @@
 // both bounded constants):
 //
 //   find / lower_bound      O(h·F + log B)
-//   search (any policy)     O(h·F + B) within the lanes: at most two
+//   search (any policy)     O(h·F + B) when exact (within the lanes, or
+//                           a size-aligned power of two): at most two
 //                           boundary paths for the window plus one descent
 //                           into a subtree whose summary guarantees the fit;
 //                           a failure is decided from the summaries on the
-//                           boundary paths. Beyond the lanes: plus O(h·F + B)
-//                           per near miss.
+//                           boundary paths. Otherwise: plus O(h·F + B) per
+//                           near miss, up to one per gap.
 //   insert / erase          O(h·F + B): the leaf is rewritten, its summary
 //                           recomputed (O(B·16) worst case), then summaries
 //                           are updated upward, stopping as soon as one does
@@ -104,7 +120,7 @@
 //   overlapping(lo, hi)     O(h·(k/B + 1) + k) for k results
 //
 // Memory: leaves are (first, last) pairs, 16 B per entry; per leaf the parent
-// keeps 64 B of child pointer, key and summary (about 2.5 B per entry with
+// keeps 72 B of child pointer, key and summary (about 2.8 B per entry with
 // 32-entry leaves 80% full). A tree that shrinks gives its chunks back as
 // it goes (node_pool.h, "So the pool compacts"). Measured per live
 // allocation in docs/performance.md.
@@ -152,6 +168,9 @@ class GapTree {
   // Summary lanes: alignment orders 1..kLanes, values capped at kLaneCap.
   static constexpr std::uint32_t kLanes = 16;
   static constexpr std::uint64_t kLaneCap = 0xffff;
+  // Summary blocks: the orders m >= kBlockMin for which some gap holds a
+  // block of 2^m granules aligned to 2^m (below it the lanes decide).
+  static constexpr std::uint32_t kBlockMin = 16;
 
   // An occupied range of granules [first, last].
   struct Entry {
@@ -214,7 +233,11 @@ class GapTree {
   // Whether the summaries decide (size, order) exactly (see the design
   // comment); when not, searches stay correct but may visit near misses.
   [[nodiscard]] static bool exact(std::uint64_t size, std::uint32_t order) {
-    return order == 0 || (order <= kLanes && size <= kLaneCap);
+    return order == 0 || (order <= kLanes && size <= kLaneCap) || block_exact(size, order);
+  }
+  // A size-aligned power of two beyond the lanes, decided by the blocks.
+  [[nodiscard]] static bool block_exact(std::uint64_t size, std::uint32_t order) {
+    return order >= kBlockMin && order < 64 && size == std::uint64_t{1} << order;
   }
   [[nodiscard]] std::uint32_t height() const;
   // Bytes held for nodes: live nodes, and in a large tree the rest of its
@@ -253,6 +276,8 @@ class GapTree {
   [[nodiscard]] inline const std::uint64_t* masks(const Node* n) const;
   [[nodiscard]] inline std::uint64_t* max_gaps(Node* n) const;
   [[nodiscard]] inline const std::uint64_t* max_gaps(const Node* n) const;
+  [[nodiscard]] inline std::uint64_t* blocks(Node* n) const;
+  [[nodiscard]] inline const std::uint64_t* blocks(const Node* n) const;
   [[nodiscard]] inline std::uint16_t* lanes(Node* n) const;  // kLanes per slot
   [[nodiscard]] inline const std::uint16_t* lanes(const Node* n) const;
   [[nodiscard]] bool may_fit(const Node* n, std::uint32_t i, const Window& w) const;
@@ -285,6 +310,7 @@ class GapTree {
   void recompute_slot(Node* n, std::uint32_t i, std::uint64_t lo) const;
   [[nodiscard]] static bool same(const Summary& a, const Summary& b);
   void propagate(const Path& path, Summary& fresh) const;
+  void propagate_blocks(const Path& path, std::uint64_t blk) const;
   void raise_leaf(const Path& path, std::uint64_t a, std::uint64_t b, std::uint64_t below, std::uint64_t above) const;
   void refresh_gap_owner(std::uint64_t pfn, std::uint64_t gap_start);
   void recompute_gap_owner(std::uint64_t pfn);
