@@ -1,6 +1,7 @@
 // iovakit/iova/allocator.h: an IOVA allocator that never hands out a reserved
-// address, decides requests in O(log n) (every one up to 256 MiB, and every
-// size-aligned power of two), and embeds in C programs.
+// address, decides requests in O(log n) (all up to 65535 granules aligned
+// to at most 2^16, and every size-aligned power of two; the exceptions are
+// under "Exact means"), and embeds in C programs.
 //
 // == Overview ==
 // An Allocator hands out ranges of I/O virtual addresses inside a usable list
