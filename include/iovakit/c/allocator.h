@@ -7,8 +7,11 @@
  * driver). The full description (data structure, complexity, memory, the
  * fast path) is the header comment of iovakit/iova/allocator.h; in short:
  * a B+-tree of the occupied ranges whose nodes summarise the free gaps, so
- * that every allocation, successful or not, costs O(log n), and nothing is
- * ever placed in a reserved range or outside the usable list.
+ * that an allocation, successful or not, costs O(log n) (up to 65535
+ * granules aligned to at most 2^16, or a size-aligned power of two; larger
+ * aligned requests may cost one descent per near-miss gap, see "Exact
+ * means" there), and nothing is ever placed in a reserved range or outside
+ * the usable list.
  *
  * Addresses and sizes are bytes. Ranges are inclusive [first, last], as in
  * the kernel's struct vfio_iova_range. The handle is opaque. Every function
