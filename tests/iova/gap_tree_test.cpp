@@ -354,8 +354,8 @@ TEST(GapTree, ExactnessOfTheSummaries) {
 // Gaps of 1.5 x 2^17 granules, each placed so that it holds no block of
 // 2^17 aligned to 2^17 (a near miss for that request: long enough, badly
 // aligned), above one gap at the bottom that holds such blocks. The blocks
-// row lets every policy find the bottom gap, and a request of 2^18 above it
-// fail, from the summaries.
+// row lets every policy find the bottom gap, and the same request confined
+// to the window above it fail, from the summaries.
 TEST(GapTree, SizeAlignedBlocksSkipNearMisses) {
   constexpr std::uint64_t kBlock = 1ULL << 17;
   constexpr std::uint64_t kBottom = 4 * kBlock;  // [0, kBottom - 1] stays free
