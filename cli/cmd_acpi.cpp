@@ -21,12 +21,6 @@ namespace iovakit::cli {
 
 namespace {
 
-struct AcpiOptions {
-  std::vector<std::string> files;
-  bool json = false;
-  bool dmesg = false;
-};
-
 std::string size_of(const std::optional<iova::Range>& r) { return r ? iova::format_size(r->size()) : "empty"; }
 
 // "endpoint 00:14.0", "bridge 00:1c.4/00.2", "ioapic#8 f0:1f.0".
@@ -288,6 +282,8 @@ std::string print_log(const std::string& source, const acpi::KernelLog& log, con
   return out + t.render(style, 2);
 }
 
+}  // namespace
+
 int run_acpi(const AcpiOptions& opt, const Context& ctx) {
   const report::Style style = ctx.out_style();
   report::Json tables = report::Json::array();
@@ -348,23 +344,6 @@ int run_acpi(const AcpiOptions& opt, const Context& ctx) {
     std::cout << text;
   }
   return kExitOk;
-}
-
-}  // namespace
-
-void add_acpi_command(CLI::App& app, Context& ctx) {
-  auto opt = std::make_shared<AcpiOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "acpi",
-      "Decode firmware IOMMU tables (DMAR, IVRS, IORT) into reserved ranges, units and findings; with --dmesg, "
-      "reconstruct them from kernel log lines");
-  cmd->add_option("files", opt->files,
-                  "Binary tables, acpidump text dumps, or a tables folder such as /sys/firmware/acpi/tables "
-                  "(with --dmesg: kernel logs); '-' reads standard input")
-      ->required();
-  cmd->add_flag("--json", opt->json, "Print JSON (schema iovakit.acpi/1, docs/json.md)");
-  cmd->add_flag("--dmesg", opt->dmesg, "The files are dmesg / journal text, not tables");
-  cmd->callback([opt, &ctx] { ctx.exit_code = run_acpi(*opt, ctx); });
 }
 
 }  // namespace iovakit::cli

@@ -26,15 +26,6 @@ namespace iovakit::cli {
 
 namespace {
 
-struct HostCommandOptions {
-  ModelOptions model;
-  bool probe_vfio = false;
-  bool no_predict = false;
-  bool json = false;
-  std::string dmesg;
-  std::string pci_ids;
-};
-
 std::string heading(const report::Style& style, const std::string& text) {
   return style.paint(text, report::Tone::kHeading) + "\n";
 }
@@ -241,6 +232,8 @@ std::string print_findings(const host::Host& h, const host::ReservationMap& map,
   return out;
 }
 
+}  // namespace
+
 int run_host(const HostCommandOptions& opt, const Context& ctx) {
   auto source = host::open_root(ctx.root);
   if (!source) {
@@ -317,28 +310,6 @@ int run_host(const HostCommandOptions& opt, const Context& ctx) {
   if (comparison && !h->groups.empty()) out += "\n" + print_comparison(*comparison, style);
   std::cout << out;
   return code;
-}
-
-}  // namespace
-
-void add_host_command(CLI::App& app, Context& ctx) {
-  auto opt = std::make_shared<HostCommandOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "host",
-      "Show the host: IOMMU status (and how to enable it), units and address widths, IOMMU groups with their "
-      "devices and reserved_regions, and each device's firmware reservations (RMRR/IVMD/RMR). Exit 3 when the host "
-      "has no IOMMU groups, 1 when the prediction and the kernel differ");
-  cmd->add_flag("--json", opt->json, "Print JSON (schema iovakit.host/1, docs/json.md)");
-  cmd->add_option("--kernel", opt->model.kernel,
-                  "Kernel profile for the prediction (default: the host's kernel version)");
-  cmd->add_option("--set", opt->model.overrides, "Override one profile flag, flag=value (repeatable)");
-  cmd->add_flag("--no-predict", opt->no_predict, "Do not run the kernel model (reported facts only)");
-  cmd->add_flag("--probe-vfio", opt->probe_vfio,
-                "For groups bound to vfio-pci, read the kernel's usable IOVA list with VFIO_IOMMU_GET_INFO (no "
-                "mapping is made) and compare it with the prediction");
-  cmd->add_option("--dmesg", opt->dmesg, "Also read this kernel log (dmesg / journal text; '-' for standard input)");
-  cmd->add_option("--pci-ids", opt->pci_ids, "pci.ids file for device names (default: the system's)");
-  cmd->callback([opt, &ctx] { ctx.exit_code = run_host(*opt, ctx); });
 }
 
 }  // namespace iovakit::cli

@@ -18,13 +18,6 @@ namespace iovakit::cli {
 
 namespace {
 
-struct KernelOptions {
-  std::string kernel;
-  std::vector<std::string> overrides;
-  bool list = false;
-  bool json = false;
-};
-
 report::Json profile_json(const kernel::KernelProfile& p) {
   report::Json flags = report::Json::object();
   for (const auto& [name, value] : kernel::describe_features(p.features)) flags[name] = value;
@@ -40,6 +33,8 @@ Result<kernel::KernelVersion> running_kernel(const std::string& root) {
   if (!line) return Error(line.error().code(), line.error().message() + "; pass --kernel X.Y", line.error().where());
   return kernel::KernelVersion::parse(*line);
 }
+
+}  // namespace
 
 int run_kernel(const KernelOptions& opt, const Context& ctx) {
   const report::Style style = ctx.out_style();
@@ -88,22 +83,6 @@ int run_kernel(const KernelOptions& opt, const Context& ctx) {
   for (const auto& [name, value] : kernel::describe_features(profile->features)) table.add_row({name, value});
   std::cout << table.render(style, 2);
   return kExitOk;
-}
-
-}  // namespace
-
-void add_kernel_command(CLI::App& app, Context& ctx) {
-  auto opt = std::make_shared<KernelOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "kernel", "Show the kernel profile the model applies: the behaviour flags of a kernel version or preset");
-  cmd->add_option("--kernel", opt->kernel,
-                  "Kernel version (6.1, 6.1.0-18-amd64) or preset name; default: the host's kernel "
-                  "(/proc/version of --root)");
-  cmd->add_option("--set", opt->overrides, "Override one flag, flag=value (repeatable), for backporting kernels");
-  auto* list = cmd->add_flag("--list", opt->list, "List the presets");
-  cmd->add_flag("--json", opt->json, "Print JSON (schemas iovakit.kernel/1, iovakit.kernel-presets/1)");
-  list->excludes(cmd->get_option("--set"));
-  cmd->callback([opt, &ctx] { ctx.exit_code = run_kernel(*opt, ctx); });
 }
 
 }  // namespace iovakit::cli

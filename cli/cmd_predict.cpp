@@ -19,13 +19,6 @@ namespace iovakit::cli {
 
 namespace {
 
-struct PredictOptions {
-  ModelOptions model;
-  std::vector<std::string> steps;
-  bool allow_unsafe_interrupts = false;
-  bool json = false;
-};
-
 std::string driver_name(kernel::IommuDriver d) {
   switch (d) {
     case kernel::IommuDriver::kIntelVtd: return "intel-vtd";
@@ -64,6 +57,8 @@ report::Json info_json(const kernel::VfioInfoObservation& info) {
   }
   return out;
 }
+
+}  // namespace
 
 int run_predict(const PredictOptions& opt, const Context& ctx) {
   // Devices the steps bind are the ones assigned: the kernel messages name
@@ -203,24 +198,6 @@ int run_predict(const PredictOptions& opt, const Context& ctx) {
   for (const auto& n : m.platform.notes) out += style.paint("note: " + n, report::Tone::kDim) + "\n";
   std::cout << out;
   return code;
-}
-
-}  // namespace
-
-void add_predict_command(CLI::App& app, Context& ctx) {
-  auto opt = std::make_shared<PredictOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "predict",
-      "Predict the IOMMU groups, their reserved_regions and VFIO's answers from firmware tables and PCI topology "
-      "alone (never from the kernel's own reports)");
-  add_model_options(*cmd, opt->model);
-  cmd->add_option("--step", opt->steps,
-                  "A VFIO operation to predict, in order (repeatable): bind=BDF, group=BDF, unset=BDF, iommu=TYPE, "
-                  "info, map=IOVA,SIZE, unmap=IOVA,SIZE");
-  cmd->add_flag("--allow-unsafe-interrupts", opt->allow_unsafe_interrupts,
-                "As vfio_iommu_type1.allow_unsafe_interrupts=1");
-  cmd->add_flag("--json", opt->json, "JSON output (schema iovakit.predict/1, docs/json.md)");
-  cmd->callback([opt, &ctx] { ctx.exit_code = run_predict(*opt, ctx); });
 }
 
 }  // namespace iovakit::cli

@@ -17,13 +17,6 @@ namespace iovakit::cli {
 
 namespace {
 
-struct RangesOptions {
-  ModelOptions model;
-  std::vector<std::string> devices;
-  bool allow_unsafe_interrupts = false;
-  bool json = false;
-};
-
 std::string size_text(const iova::Range& r) {
   const iova::uint128 size = r.size();  // may be 2^64
   if (size > iova::uint128{~0ULL}) return "16 EiB";
@@ -45,6 +38,8 @@ report::Json cause_json(const kernel::HoleCause& c, const pci::Topology& t) {
           {"devices", devices},
           {"text", c.text}};
 }
+
+}  // namespace
 
 int run_ranges(const RangesOptions& opt, const Context& ctx) {
   auto loaded = load_host_model(ctx, opt.model, opt.devices);
@@ -134,20 +129,6 @@ int run_ranges(const RangesOptions& opt, const Context& ctx) {
   for (const auto& u : m.prediction.unknowns) out += style.paint("unknown: " + u, report::Tone::kWarning) + "\n";
   std::cout << out;
   return code;
-}
-
-}  // namespace
-
-void add_ranges_command(CLI::App& app, Context& ctx) {
-  auto opt = std::make_shared<RangesOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "ranges", "The usable IOVA list of a VFIO container holding these devices' groups, and why each hole exists");
-  cmd->add_option("--device", opt->devices, "A PCI device to assign (repeatable)")->required();
-  add_model_options(*cmd, opt->model);
-  cmd->add_flag("--allow-unsafe-interrupts", opt->allow_unsafe_interrupts,
-                "As vfio_iommu_type1.allow_unsafe_interrupts=1");
-  cmd->add_flag("--json", opt->json, "JSON output (schema iovakit.ranges/1, docs/json.md)");
-  cmd->callback([opt, &ctx] { ctx.exit_code = run_ranges(*opt, ctx); });
 }
 
 }  // namespace iovakit::cli

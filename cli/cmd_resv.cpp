@@ -18,13 +18,6 @@ namespace iovakit::cli {
 
 namespace {
 
-struct ResvOptions {
-  std::vector<std::string> files;
-  bool json = false;
-  bool sysfs = false;
-  bool legacy_merge = false;
-};
-
 report::Table region_table(const iova::ResvList& list) {
   report::Table table({{"START"}, {"END"}, {"SIZE", report::Align::kRight}, {"TYPE"}});
   for (const auto& r : list) {
@@ -40,6 +33,8 @@ report::Table region_table(const iova::ResvList& list) {
   }
   return table;
 }
+
+}  // namespace
 
 int run_resv(const ResvOptions& opt, const Context& ctx) {
   iova::ResvList merged(opt.legacy_merge ? iova::ResvMergeAlgorithm::kRecursiveOverlap
@@ -89,23 +84,6 @@ int run_resv(const ResvOptions& opt, const Context& ctx) {
   std::cout << style.paint("/sys/kernel/iommu_groups/N/reserved_regions reads:", report::Tone::kHeading) << "\n";
   std::cout << merged.to_sysfs();
   return kExitOk;
-}
-
-}  // namespace
-
-void add_resv_command(CLI::App& app, Context& ctx) {
-  auto opt = std::make_shared<ResvOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "resv",
-      "Merge per-device reserved-region lists (sysfs reserved_regions format) into the group's list, as the kernel "
-      "does, and print what /sys/kernel/iommu_groups/N/reserved_regions shows");
-  cmd->add_option("files", opt->files, "Per-device region lists, in group order ('-' reads standard input)")
-      ->required();
-  auto* json = cmd->add_flag("--json", opt->json, "Print JSON (schema iovakit.resv/1, docs/json.md)");
-  cmd->add_flag("--sysfs", opt->sysfs, "Print only the reserved_regions bytes")->excludes(json);
-  cmd->add_flag("--legacy-merge", opt->legacy_merge,
-                "Merge as Linux 4.11-5.2 did (overlapping same-type regions only, no adjacency merge)");
-  cmd->callback([opt, &ctx] { ctx.exit_code = run_resv(*opt, ctx); });
 }
 
 }  // namespace iovakit::cli

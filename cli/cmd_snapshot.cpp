@@ -15,13 +15,6 @@
 
 namespace iovakit::cli {
 
-namespace {
-
-struct SnapshotCommandOptions {
-  std::string output;
-  std::string dmesg;
-};
-
 int run_snapshot(const SnapshotCommandOptions& opt, const Context& ctx) {
   auto source = host::open_root(ctx.root);
   if (!source) {
@@ -59,20 +52,6 @@ int run_snapshot(const SnapshotCommandOptions& opt, const Context& ctx) {
   if (denied > 0) std::cout << "  Run as root to capture the files above.\n";
   std::cout << fmt::format("Read it with: iovakit --root {} host\n", opt.output);
   return kExitOk;
-}
-
-}  // namespace
-
-void add_snapshot_command(CLI::App& app, Context& ctx) {
-  auto opt = std::make_shared<SnapshotCommandOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "snapshot",
-      "Capture the files the host model reads (PCI sysfs, IOMMU groups and units, DMAR/IVRS/IORT, kernel version "
-      "and command line) into a folder or a .tar.gz; nothing else (no other ACPI table, no DMI, no /dev/mem)");
-  cmd->add_option("-o,--output", opt->output, "Output folder (created, must be empty) or FILE.tar.gz / FILE.tgz")
-      ->required();
-  cmd->add_option("--dmesg", opt->dmesg, "Also store this kernel log in the capture (as \"dmesg\")");
-  cmd->callback([opt, &ctx] { ctx.exit_code = run_snapshot(*opt, ctx); });
 }
 
 }  // namespace iovakit::cli

@@ -1,11 +1,13 @@
-// The iovakit command's subcommands. Each lives in its own cmd_<name>.cpp and
-// registers itself on the CLI11 app through one add_<name>_command function;
-// main.cpp calls them in the order they appear in --help.
+// The iovakit command's subcommands. Each lives in its own cmd_<name>.cpp
+// as an options struct and a run_<name> function that returns the exit code;
+// main.cpp declares their options to CLI11 and dispatches. Only main.cpp
+// includes CLI11: its header alone costs about 18 s of compile time under
+// ASan and 12 s of clang-tidy in every file that includes it (measured on
+// the 2-vCPU CI machine class).
 #pragma once
 
 #include <string>
-
-#include <CLI/CLI.hpp>
+#include <vector>
 
 #include "iovakit/report/style.h"
 
@@ -23,12 +25,66 @@ struct Context {
   [[nodiscard]] report::Style out_style() const;
 };
 
-void add_resv_command(CLI::App& app, Context& ctx);
-void add_kernel_command(CLI::App& app, Context& ctx);
-void add_acpi_command(CLI::App& app, Context& ctx);
-void add_host_command(CLI::App& app, Context& ctx);
-void add_snapshot_command(CLI::App& app, Context& ctx);
-void add_predict_command(CLI::App& app, Context& ctx);
-void add_ranges_command(CLI::App& app, Context& ctx);
+// What the commands that run the kernel model share (host_model.h).
+struct ModelOptions {
+  std::string kernel;                  // preset or X.Y; empty: the host's kernel
+  std::vector<std::string> overrides;  // flag=value
+  std::vector<std::string> assign;     // BDFs bound to vfio-pci
+};
+
+struct ResvOptions {
+  std::vector<std::string> files;
+  bool json = false;
+  bool sysfs = false;
+  bool legacy_merge = false;
+};
+int run_resv(const ResvOptions& opt, const Context& ctx);
+
+struct KernelOptions {
+  std::string kernel;
+  std::vector<std::string> overrides;
+  bool list = false;
+  bool json = false;
+};
+int run_kernel(const KernelOptions& opt, const Context& ctx);
+
+struct AcpiOptions {
+  std::vector<std::string> files;
+  bool json = false;
+  bool dmesg = false;
+};
+int run_acpi(const AcpiOptions& opt, const Context& ctx);
+
+struct HostCommandOptions {
+  ModelOptions model;
+  bool probe_vfio = false;
+  bool no_predict = false;
+  bool json = false;
+  std::string dmesg;
+  std::string pci_ids;
+};
+int run_host(const HostCommandOptions& opt, const Context& ctx);
+
+struct SnapshotCommandOptions {
+  std::string output;
+  std::string dmesg;
+};
+int run_snapshot(const SnapshotCommandOptions& opt, const Context& ctx);
+
+struct PredictOptions {
+  ModelOptions model;
+  std::vector<std::string> steps;
+  bool allow_unsafe_interrupts = false;
+  bool json = false;
+};
+int run_predict(const PredictOptions& opt, const Context& ctx);
+
+struct RangesOptions {
+  ModelOptions model;
+  std::vector<std::string> devices;
+  bool allow_unsafe_interrupts = false;
+  bool json = false;
+};
+int run_ranges(const RangesOptions& opt, const Context& ctx);
 
 }  // namespace iovakit::cli

@@ -1,18 +1,13 @@
 #include "host_model.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "exit_codes.h"
 #include "iovakit/host/file_source.h"
 
 namespace iovakit::cli {
-
-void add_model_options(CLI::App& cmd, ModelOptions& opt) {
-  cmd.add_option("--kernel", opt.kernel,
-                 "Kernel profile: a preset (iovakit kernel --list) or X.Y; default: the host's kernel version");
-  cmd.add_option("--set", opt.overrides, "Override one profile flag, flag=value (repeatable)");
-  cmd.add_option("--assign", opt.assign, "A device bound to vfio-pci for the prediction (repeatable)");
-}
 
 std::variant<std::optional<kernel::KernelProfile>, ModelError> resolve_host_profile(const ModelOptions& opt,
                                                                                     const host::Host& host) {

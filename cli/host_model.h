@@ -8,8 +8,6 @@
 #include <variant>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-
 #include "command.h"
 #include "iovakit/host/host.h"
 #include "iovakit/kernel/host_platform.h"
@@ -17,14 +15,6 @@
 #include "iovakit/result.h"
 
 namespace iovakit::cli {
-
-struct ModelOptions {
-  std::string kernel;                  // preset or X.Y; empty: the host's kernel
-  std::vector<std::string> overrides;  // flag=value
-  std::vector<std::string> assign;     // BDFs bound to vfio-pci
-};
-
-void add_model_options(CLI::App& cmd, ModelOptions& opt);
 
 struct HostModel {
   std::unique_ptr<host::Host> host;  // stable address: the prediction points into it

@@ -2,6 +2,7 @@
 // calls the library and prints; every decision lives in libiovakit.
 #include <exception>
 #include <iostream>
+#include <memory>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -15,6 +16,120 @@ namespace iovakit::cli {
 report::Style Context::out_style() const { return report::Style::for_stream(stdout, color); }
 
 namespace {
+
+// Every subcommand's options, in the order of --help (main calls them in
+// that order); the work is in cmd_<name>.cpp. --kernel, --set and --assign
+// are what predict and ranges share (host_model.h).
+void add_model_options(CLI::App& cmd, ModelOptions& opt) {
+  cmd.add_option("--kernel", opt.kernel,
+                 "Kernel profile: a preset (iovakit kernel --list) or X.Y; default: the host's kernel version");
+  cmd.add_option("--set", opt.overrides, "Override one profile flag, flag=value (repeatable)");
+  cmd.add_option("--assign", opt.assign, "A device bound to vfio-pci for the prediction (repeatable)");
+}
+
+void add_resv_command(CLI::App& app, Context& ctx) {
+  auto opt = std::make_shared<ResvOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "resv",
+      "Merge per-device reserved-region lists (sysfs reserved_regions format) into the group's list, as the kernel "
+      "does, and print what /sys/kernel/iommu_groups/N/reserved_regions shows");
+  cmd->add_option("files", opt->files, "Per-device region lists, in group order ('-' reads standard input)")
+      ->required();
+  auto* json = cmd->add_flag("--json", opt->json, "Print JSON (schema iovakit.resv/1, docs/json.md)");
+  cmd->add_flag("--sysfs", opt->sysfs, "Print only the reserved_regions bytes")->excludes(json);
+  cmd->add_flag("--legacy-merge", opt->legacy_merge,
+                "Merge as Linux 4.11-5.2 did (overlapping same-type regions only, no adjacency merge)");
+  cmd->callback([opt, &ctx] { ctx.exit_code = run_resv(*opt, ctx); });
+}
+
+void add_kernel_command(CLI::App& app, Context& ctx) {
+  auto opt = std::make_shared<KernelOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "kernel", "Show the kernel profile the model applies: the behaviour flags of a kernel version or preset");
+  cmd->add_option("--kernel", opt->kernel,
+                  "Kernel version (6.1, 6.1.0-18-amd64) or preset name; default: the host's kernel "
+                  "(/proc/version of --root)");
+  cmd->add_option("--set", opt->overrides, "Override one flag, flag=value (repeatable), for backporting kernels");
+  auto* list = cmd->add_flag("--list", opt->list, "List the presets");
+  cmd->add_flag("--json", opt->json, "Print JSON (schemas iovakit.kernel/1, iovakit.kernel-presets/1)");
+  list->excludes(cmd->get_option("--set"));
+  cmd->callback([opt, &ctx] { ctx.exit_code = run_kernel(*opt, ctx); });
+}
+
+void add_acpi_command(CLI::App& app, Context& ctx) {
+  auto opt = std::make_shared<AcpiOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "acpi",
+      "Decode firmware IOMMU tables (DMAR, IVRS, IORT) into reserved ranges, units and findings; with --dmesg, "
+      "reconstruct them from kernel log lines");
+  cmd->add_option("files", opt->files,
+                  "Binary tables, acpidump text dumps, or a tables folder such as /sys/firmware/acpi/tables "
+                  "(with --dmesg: kernel logs); '-' reads standard input")
+      ->required();
+  cmd->add_flag("--json", opt->json, "Print JSON (schema iovakit.acpi/1, docs/json.md)");
+  cmd->add_flag("--dmesg", opt->dmesg, "The files are dmesg / journal text, not tables");
+  cmd->callback([opt, &ctx] { ctx.exit_code = run_acpi(*opt, ctx); });
+}
+
+void add_host_command(CLI::App& app, Context& ctx) {
+  auto opt = std::make_shared<HostCommandOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "host",
+      "Show the host: IOMMU status (and how to enable it), units and address widths, IOMMU groups with their "
+      "devices and reserved_regions, and each device's firmware reservations (RMRR/IVMD/RMR). Exit 3 when the host "
+      "has no IOMMU groups, 1 when the prediction and the kernel differ");
+  cmd->add_flag("--json", opt->json, "Print JSON (schema iovakit.host/1, docs/json.md)");
+  cmd->add_option("--kernel", opt->model.kernel,
+                  "Kernel profile for the prediction (default: the host's kernel version)");
+  cmd->add_option("--set", opt->model.overrides, "Override one profile flag, flag=value (repeatable)");
+  cmd->add_flag("--no-predict", opt->no_predict, "Do not run the kernel model (reported facts only)");
+  cmd->add_flag("--probe-vfio", opt->probe_vfio,
+                "For groups bound to vfio-pci, read the kernel's usable IOVA list with VFIO_IOMMU_GET_INFO (no "
+                "mapping is made) and compare it with the prediction");
+  cmd->add_option("--dmesg", opt->dmesg, "Also read this kernel log (dmesg / journal text; '-' for standard input)");
+  cmd->add_option("--pci-ids", opt->pci_ids, "pci.ids file for device names (default: the system's)");
+  cmd->callback([opt, &ctx] { ctx.exit_code = run_host(*opt, ctx); });
+}
+
+void add_snapshot_command(CLI::App& app, Context& ctx) {
+  auto opt = std::make_shared<SnapshotCommandOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "snapshot",
+      "Capture the files the host model reads (PCI sysfs, IOMMU groups and units, DMAR/IVRS/IORT, kernel version "
+      "and command line) into a folder or a .tar.gz; nothing else (no other ACPI table, no DMI, no /dev/mem)");
+  cmd->add_option("-o,--output", opt->output, "Output folder (created, must be empty) or FILE.tar.gz / FILE.tgz")
+      ->required();
+  cmd->add_option("--dmesg", opt->dmesg, "Also store this kernel log in the capture (as \"dmesg\")");
+  cmd->callback([opt, &ctx] { ctx.exit_code = run_snapshot(*opt, ctx); });
+}
+
+void add_predict_command(CLI::App& app, Context& ctx) {
+  auto opt = std::make_shared<PredictOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "predict",
+      "Predict the IOMMU groups, their reserved_regions and VFIO's answers from firmware tables and PCI topology "
+      "alone (never from the kernel's own reports)");
+  add_model_options(*cmd, opt->model);
+  cmd->add_option("--step", opt->steps,
+                  "A VFIO operation to predict, in order (repeatable): bind=BDF, group=BDF, unset=BDF, iommu=TYPE, "
+                  "info, map=IOVA,SIZE, unmap=IOVA,SIZE");
+  cmd->add_flag("--allow-unsafe-interrupts", opt->allow_unsafe_interrupts,
+                "As vfio_iommu_type1.allow_unsafe_interrupts=1");
+  cmd->add_flag("--json", opt->json, "JSON output (schema iovakit.predict/1, docs/json.md)");
+  cmd->callback([opt, &ctx] { ctx.exit_code = run_predict(*opt, ctx); });
+}
+
+void add_ranges_command(CLI::App& app, Context& ctx) {
+  auto opt = std::make_shared<RangesOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "ranges", "The usable IOVA list of a VFIO container holding these devices' groups, and why each hole exists");
+  cmd->add_option("--device", opt->devices, "A PCI device to assign (repeatable)")->required();
+  add_model_options(*cmd, opt->model);
+  cmd->add_flag("--allow-unsafe-interrupts", opt->allow_unsafe_interrupts,
+                "As vfio_iommu_type1.allow_unsafe_interrupts=1");
+  cmd->add_flag("--json", opt->json, "JSON output (schema iovakit.ranges/1, docs/json.md)");
+  cmd->callback([opt, &ctx] { ctx.exit_code = run_ranges(*opt, ctx); });
+}
 
 int run(int argc, char** argv) {
   CLI::App app{
