@@ -60,32 +60,52 @@ void BM_RangeSetComplement(benchmark::State& state) {
 BENCHMARK(BM_RangeSetComplement)->Arg(4)->Arg(64)->Arg(1024);
 
 // A failing request beyond the 16-bit lanes (gap_tree.h) among n near
-// misses: gaps of 1.5 x 2^17 granules that are long enough for 2^17 + 1
-// granules but hold no multiple of 2^17 (2^18) with room after it. Arg 1:
-// 0 asks for 2^17 granules aligned to 2^17, a size-aligned power of two that
-// the blocks row decides at the root; 1 asks for 2^17 + 1 aligned to 2^18
-// (the DMA API's rounding of a size that is no power of two), for which the
-// summaries are only a necessary condition and every near miss costs a
-// descent.
+// misses, gaps long enough for it but not aligned enough, one per period of
+// 2^18 granules starting at 2^18. Arg 1 picks the request and its near
+// misses:
+//   0  2^17 granules aligned to 2^17, a size-aligned power of two, among
+//      gaps of 1.5 x 2^17 that hold no multiple of 2^17 with room after it:
+//      the blocks row decides at the root.
+//   1  2^17 + 1 aligned to 2^18 (the DMA API's rounding of a size that is no
+//      power of two), among gaps of 1.75 x 2^17 that hold an aligned block
+//      of 2^17 but only 2^15 granules at their multiple of 2^18: the
+//      next_fits row decides at the root.
+//   2  one granule aligned to 2^17, among gaps of 2^17 - 1 that hold no
+//      multiple of 2^17: not exact (the last lane, order 16, is only a
+//      necessary condition), so every near miss costs a descent.
 void BM_GapTreeFailingBeyondTheLanes(benchmark::State& state) {
   constexpr std::uint64_t kBlock = 1ULL << 17;
+  constexpr std::uint64_t kPeriod = 2 * kBlock;
   const auto gaps = static_cast<std::uint64_t>(state.range(0));
+  const auto kind = state.range(1);
   GapTree tree((1ULL << 40) - 1);
+  // The gap of period i: [start, start + length - 1]; the period's first
+  // granule is taken, and everything after the gap up to the next period.
+  std::uint64_t start_offset = 1;
+  std::uint64_t length = kBlock + (kBlock / 2);
+  if (kind == 1) {
+    tree.insert({kPeriod, kPeriod + (kBlock / 2) - 1, false});
+    start_offset = kBlock / 2;
+    length = kBlock + (kBlock / 2) + (kBlock / 4);  // next fit: 2^15
+  } else if (kind == 2) {
+    length = kBlock - 1;
+  }
   for (std::uint64_t i = 0; i < gaps; ++i) {
-    const std::uint64_t s = (i + 1) * 2 * kBlock;
-    tree.insert({s, s, false});
-    tree.insert({s + kBlock + (kBlock / 2) + 1, s + (2 * kBlock) - 1, false});
+    const std::uint64_t s = (i + 1) * kPeriod;
+    if (kind != 1) tree.insert({s, s, false});
+    const std::uint64_t next = s + kPeriod + (kind == 1 ? start_offset : 0);
+    tree.insert({s + start_offset + length, next - 1, false});
   }
   GapTree::Query q;
-  q.low = 2 * kBlock;
-  q.high = ((gaps + 1) * 2 * kBlock) - 1;
+  q.low = kPeriod;
+  q.high = ((gaps + 1) * kPeriod) - 1;
   q.policy = Policy::kTopDown;
-  q.size = state.range(1) == 0 ? kBlock : kBlock + 1;
-  q.order = state.range(1) == 0 ? 17 : 18;
+  q.size = kind == 0 ? kBlock : kind == 1 ? kBlock + 1 : 1;
+  q.order = kind == 1 ? 18 : 17;
   if (tree.search(q).has_value()) state.SkipWithError("the request fits");
   for (auto _ : state) benchmark::DoNotOptimize(tree.search(q));
 }
-BENCHMARK(BM_GapTreeFailingBeyondTheLanes)->ArgsProduct({{1000, 100000}, {0, 1}});
+BENCHMARK(BM_GapTreeFailingBeyondTheLanes)->ArgsProduct({{1000, 100000}, {0, 1, 2}});
 
 }  // namespace
 

@@ -377,9 +377,10 @@ std::string GapTree::check_node(const Node* n, std::uint64_t lo, bool is_root, s
         }
       }
       return fmt::format(
-          "stale summary at height {} slot {}: high {:#x} mask {:#x} gap {:#x} blocks {:#x}, recomputed {:#x} {:#x} "
-          "{:#x} {:#x}",
-          n->height, i, got.high, got.mask, got.gap, got.blocks, want.high, want.mask, want.gap, want.blocks);
+          "stale summary at height {} slot {}: high {:#x} mask {:#x} gap {:#x} blocks {:#x} next_fit {:#x}, "
+          "recomputed {:#x} {:#x} {:#x} {:#x} {:#x}",
+          n->height, i, got.high, got.mask, got.gap, got.blocks, got.next_fit, want.high, want.mask, want.gap,
+          want.blocks, want.next_fit);
     }
   }
   return "";

@@ -21,6 +21,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "iovakit/iova/gap_tree.h"
 
@@ -35,8 +36,8 @@ constexpr std::uint32_t kMaxDepth = 72;
 using Lanes = std::array<std::uint16_t, GapTree::kLanes>;
 
 // An inner node's rows of one 64-bit word per child: highs, children, masks,
-// max_gaps, blocks. The lanes follow them.
-constexpr std::size_t kScalarRows = 5;
+// max_gaps, blocks, next_fits. The lanes follow them.
+constexpr std::size_t kScalarRows = 6;
 
 inline std::uint64_t low_mask(std::uint32_t bits) {
   return bits >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << bits) - 1;
@@ -69,7 +70,7 @@ inline void prefetch_lines(const void* p, std::size_t bytes) {
 
 // Node header. A leaf is followed by firsts[leaf_cap] and lasts[leaf_cap];
 // an inner node by arrays of fanout elements: highs, children, masks (length
-// classes), max_gaps, blocks (aligned block orders), then
+// classes), max_gaps, blocks (aligned block orders), next_fits, then
 // lanes[fanout][kLanes]. The lanes of one child are
 // contiguous (32 bytes) so that the maximum over children is a loop of
 // vector max operations.
@@ -86,6 +87,7 @@ struct GapTree::Summary {
   std::uint64_t mask;
   std::uint64_t gap;
   std::uint64_t blocks;
+  std::uint64_t next_fit;
   gap_tree_impl::Lanes lanes;
 };
 
@@ -111,7 +113,7 @@ struct GapTree::Window {
   std::uint64_t lane_need = 0;  // what that lane must reach: min(size, kLaneCap)
   std::uint32_t min_class = 0;  // best fit: the smallest sure-fit length class
   bool lanes_exact = false;     // order >= 1, within the lanes (GapTree::exact)
-  bool blocks_exact = false;    // GapTree::block_exact(size, order)
+  bool blocks_exact = false;    // GapTree::block_exact(size, order): blocks and next_fits decide
 };
 
 // Node layout: rows of a node, found from its header and the tree's sizes.
@@ -132,11 +134,25 @@ inline std::uint64_t* GapTree::max_gaps(Node* n) const { return highs(n) + 3 * s
 inline const std::uint64_t* GapTree::max_gaps(const Node* n) const { return highs(n) + 3 * std::size_t{fanout_}; }
 inline std::uint64_t* GapTree::blocks(Node* n) const { return highs(n) + 4 * std::size_t{fanout_}; }
 inline const std::uint64_t* GapTree::blocks(const Node* n) const { return highs(n) + 4 * std::size_t{fanout_}; }
+inline std::uint64_t* GapTree::next_fits(Node* n) const { return highs(n) + 5 * std::size_t{fanout_}; }
+inline const std::uint64_t* GapTree::next_fits(const Node* n) const { return highs(n) + 5 * std::size_t{fanout_}; }
 inline std::uint16_t* GapTree::lanes(Node* n) const {
   return reinterpret_cast<std::uint16_t*>(highs(n) + gap_tree_impl::kScalarRows * std::size_t{fanout_});
 }
 inline const std::uint16_t* GapTree::lanes(const Node* n) const {
   return reinterpret_cast<const std::uint16_t*>(highs(n) + gap_tree_impl::kScalarRows * std::size_t{fanout_});
+}
+
+// Inline: raise_leaf reads a slot on every erase. The lanes are copied with
+// memcpy of a constant size, which GCC turns into two vector moves
+// (std::copy_n became a call to memmove).
+inline void GapTree::read_slot(const Node* n, std::uint32_t i, Summary& out) const {
+  out.high = highs(n)[i];
+  out.mask = masks(n)[i];
+  out.gap = max_gaps(n)[i];
+  out.blocks = blocks(n)[i];
+  out.next_fit = next_fits(n)[i];
+  std::memcpy(out.lanes.data(), lanes(n) + (std::size_t{i} * kLanes), sizeof(gap_tree_impl::Lanes));
 }
 
 inline GapTree::Entry GapTree::leaf_entry(const Node* leaf, std::uint32_t pos) const {

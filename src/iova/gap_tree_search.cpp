@@ -157,13 +157,28 @@ std::optional<std::uint64_t> GapTree::search_path(const Query& query, Path* path
   return std::nullopt;
 }
 
+namespace {
+
+// Whether a subtree with these blocks and next_fit holds a size-aligned
+// request beyond the lanes (GapTree::block_exact: 2^(order-1) < size <=
+// 2^order). A gap of block order >= order holds it at its aligned block. A
+// gap of order order - 1 holds it when its next fit (at 2^order) reaches
+// size. A gap of a lower order cannot, since the fit would begin with an
+// aligned block of 2^(order-1); its next fit is below 2^(order-1) as well,
+// so the maximum over all gaps decides.
+bool blocks_hold(std::uint64_t blocks, std::uint64_t next_fit, std::uint64_t size, std::uint32_t order) {
+  return (blocks >> order) != 0 || next_fit >= size;
+}
+
+}  // namespace
+
 // Whether child i of n can hold the request: exact within the lanes and for
-// size-aligned powers of two (see GapTree::exact), a necessary condition
-// beyond them.
+// size-aligned requests (see GapTree::exact), a necessary condition beyond
+// them.
 bool GapTree::may_fit(const Node* n, std::uint32_t i, const Window& w) const {
   // Within the lanes, a lane at the request's size implies a gap that long.
   if (w.order == 0) return max_gaps(n)[i] >= w.size;
-  if (w.blocks_exact) return (blocks(n)[i] >> w.order) != 0;
+  if (w.blocks_exact) return blocks_hold(blocks(n)[i], next_fits(n)[i], w.size, w.order);
   if (lanes(n)[std::size_t{i} * kLanes + w.lane] < w.lane_need) return false;
   return w.lanes_exact || max_gaps(n)[i] >= w.size;
 }
@@ -239,7 +254,8 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
       while (i > 0 && g[i - 1] < w.size) --i;
     } else if (w.blocks_exact) {
       const std::uint64_t* b = blocks(n);
-      while (i > 0 && (b[i - 1] >> w.order) == 0) --i;
+      const std::uint64_t* t = next_fits(n);
+      while (i > 0 && !blocks_hold(b[i - 1], t[i - 1], w.size, w.order)) --i;
     } else {
       const std::uint16_t* lane = lanes(n) + std::size_t{i - 1} * kLanes + w.lane;
       while (i > 0 && *lane < w.lane_need) {

@@ -64,30 +64,36 @@ bool any_set(LaneVec v) {
 bool GapTree::same(const Summary& a, const Summary& b) {
   const LaneVec diff = (load_lanes(a.lanes.data()) ^ load_lanes(b.lanes.data())) |
                        (load_lanes(a.lanes.data() + kVecLanes) ^ load_lanes(b.lanes.data() + kVecLanes));
-  return !any_set(diff) && a.high == b.high && a.mask == b.mask && a.gap == b.gap && a.blocks == b.blocks;
+  return !any_set(diff) && a.high == b.high && a.mask == b.mask && a.gap == b.gap && a.blocks == b.blocks &&
+         a.next_fit == b.next_fit;
 }
 
 namespace {
 
-// The blocks bit of the gap [a, a + length - 1]: bit m for the largest m
-// such that the gap holds 2^m granules aligned to 2^m, when m >= kBlockMin;
-// else 0. A gap of length L, floor(log2 L) = c, always holds an aligned
-// block of 2^(c-1), and one of 2^c when aligning its start to 2^c wastes
-// at most L - 2^c. Only gaps longer than the lane cap can reach kBlockMin,
-// so only gap_lanes' long-gap branches call this (W1 never gets there).
-std::uint64_t block_bit(std::uint64_t a, std::uint64_t length) {
+// Adds the gap [a, a + length - 1] to a summary's blocks and next_fit. Its
+// block order m is the largest such that it holds 2^m granules aligned to
+// 2^m: a gap of length L, floor(log2 L) = c, always holds an aligned block
+// of 2^(c-1), and one of 2^c when aligning its start to 2^c wastes at most
+// L - 2^c. Orders below kBlockMin are not recorded (the lanes decide
+// there). Its next fit is the largest size that fits in it aligned to
+// 2^(m+1), which is below 2^(m+1) (else its order would be m+1). Only gaps
+// longer than the lane cap can reach kBlockMin, so only gap_lanes'
+// long gaps are passed here (W1 never gets there).
+void add_block(std::uint64_t a, std::uint64_t length, std::uint64_t& blocks, std::uint64_t& next_fit) {
   const std::uint32_t c = floor_log2(length);
   const std::uint64_t waste = (std::uint64_t{0} - a) & low_mask(c);
   const std::uint32_t m = waste <= length - (std::uint64_t{1} << c) ? c : c - 1;
-  return m >= GapTree::kBlockMin ? std::uint64_t{1} << m : 0;
+  if (m < GapTree::kBlockMin) return;
+  blocks |= std::uint64_t{1} << m;
+  const std::uint64_t next_waste = (std::uint64_t{0} - a) & low_mask(m + 1);
+  if (next_waste < length) next_fit = std::max(next_fit, length - next_waste);
 }
 
 // The lanes of the gap [a, a + length - 1]: lane k-1 is min(kLaneCap,
 // largest size that fits at alignment 2^k). Aligning the start to 2^k wastes
 // w = (-a) mod 2^k < 2^16 granules, so the size is length - w (or nothing
-// when w >= length). A gap longer than the cap also adds its block bit to
-// `blocks`.
-std::array<LaneVec, 2> gap_lanes(std::uint64_t a, std::uint64_t length, std::uint64_t& blocks) {
+// when w >= length).
+std::array<LaneVec, 2> gap_lanes(std::uint64_t a, std::uint64_t length) {
   constexpr LaneVec kLow = {0x1, 0x3, 0x7, 0xf, 0x1f, 0x3f, 0x7f, 0xff};
   constexpr LaneVec kHigh = {0x1ff, 0x3ff, 0x7ff, 0xfff, 0x1fff, 0x3fff, 0x7fff, 0xffff};
   const LaneVec neg = splat(std::uint64_t{0} - a);
@@ -97,7 +103,6 @@ std::array<LaneVec, 2> gap_lanes(std::uint64_t a, std::uint64_t length, std::uin
     const LaneVec len = splat(length);
     return {sub_sat(len, waste_low), sub_sat(len, waste_high)};
   }
-  blocks |= block_bit(a, length);
   if (length < 2 * kLaneCap) {
     // length - w exceeds the cap exactly when w < length - cap.
     const LaneVec cap = splat(kLaneCap);
@@ -107,8 +112,8 @@ std::array<LaneVec, 2> gap_lanes(std::uint64_t a, std::uint64_t length, std::uin
   return {splat(kLaneCap), splat(kLaneCap)};
 }
 
-void raise_lanes(Lanes& lanes, std::uint64_t& blocks, std::uint64_t a, std::uint64_t length) {
-  const std::array<LaneVec, 2> v = gap_lanes(a, length, blocks);
+void raise_lanes(Lanes& lanes, std::uint64_t a, std::uint64_t length) {
+  const std::array<LaneVec, 2> v = gap_lanes(a, length);
   store_lanes(lanes.data(), max_vec(load_lanes(lanes.data()), v[0]));
   store_lanes(lanes.data() + kVecLanes, max_vec(load_lanes(lanes.data() + kVecLanes), v[1]));
 }
@@ -158,7 +163,6 @@ void max_rows(Lanes& out, const std::uint16_t* rows, std::uint32_t count) {
 void GapTree::leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) const {
   std::uint64_t mask = 0;
   std::uint64_t gap = 0;
-  std::uint64_t blocks = 0;
   LaneVec low{};
   LaneVec high{};
   const std::uint64_t* f = firsts(leaf);
@@ -170,7 +174,7 @@ void GapTree::leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) con
       const std::uint64_t length = f[i] - a;
       mask |= std::uint64_t{1} << floor_log2(length);
       gap = std::max(gap, length);
-      const std::array<LaneVec, 2> v = gap_lanes(a, length, blocks);
+      const std::array<LaneVec, 2> v = gap_lanes(a, length);
       low = max_vec(low, v[0]);
       high = max_vec(high, v[1]);
     }
@@ -178,7 +182,18 @@ void GapTree::leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) con
   }
   out.mask = mask;
   out.gap = gap;
-  out.blocks = blocks;
+  out.blocks = 0;
+  out.next_fit = 0;
+  // The blocks in a second pass, over the long gaps only: in the loop above
+  // their two accumulators took registers that cost the loop about 60
+  // instructions per W1 pair, which never has a long gap in a leaf but one.
+  if (gap > kLaneCap) [[unlikely]] {
+    a = lo;
+    for (std::uint32_t i = 0; i < leaf->count; ++i) {
+      if (f[i] > a && f[i] - a > kLaneCap) add_block(a, f[i] - a, out.blocks, out.next_fit);
+      a = l[i] + 1;
+    }
+  }
   store_lanes(out.lanes.data(), low);
   store_lanes(out.lanes.data() + kVecLanes, high);
   out.high = leaf->count == 0 ? 0 : l[leaf->count - 1];
@@ -188,6 +203,7 @@ void GapTree::inner_summary(const Node* n, Summary& out) const {
   out.mask = or_row(masks(n), n->count);
   out.gap = max_row(max_gaps(n), n->count);
   out.blocks = or_row(blocks(n), n->count);
+  out.next_fit = max_row(next_fits(n), n->count);
   max_rows(out.lanes, lanes(n), n->count);
   out.high = highs(n)[n->count - 1];
 }
@@ -200,23 +216,12 @@ void GapTree::child_summary(const Node* child, std::uint64_t lo, Summary& out) c
   }
 }
 
-void GapTree::read_slot(const Node* n, std::uint32_t i, Summary& out) const {
-  out.high = highs(n)[i];
-  out.mask = masks(n)[i];
-  out.gap = max_gaps(n)[i];
-  out.blocks = blocks(n)[i];
-  // Two vector moves: std::copy_n here became a call to memmove (GCC 12),
-  // on every level of every update.
-  const std::uint16_t* row = lanes(n) + std::size_t{i} * kLanes;
-  store_lanes(out.lanes.data(), load_lanes(row));
-  store_lanes(out.lanes.data() + kVecLanes, load_lanes(row + kVecLanes));
-}
-
 void GapTree::write_slot(Node* n, std::uint32_t i, const Summary& s) const {
   highs(n)[i] = s.high;
   masks(n)[i] = s.mask;
   max_gaps(n)[i] = s.gap;
   blocks(n)[i] = s.blocks;
+  next_fits(n)[i] = s.next_fit;
   std::uint16_t* row = lanes(n) + std::size_t{i} * kLanes;
   store_lanes(row, load_lanes(s.lanes.data()));
   store_lanes(row + kVecLanes, load_lanes(s.lanes.data() + kVecLanes));
@@ -236,8 +241,16 @@ void GapTree::recompute_slot(Node* n, std::uint32_t i, std::uint64_t lo) const {
 // operations. Stops as soon as a slot does not change.
 void GapTree::propagate(const Path& path, Summary& fresh) const {
   if (path.depth == 0) return;
-  if (fresh.blocks != blocks(path.node[path.depth - 1])[path.index[path.depth - 1]]) [[unlikely]] {
-    propagate_blocks(path, fresh.blocks);
+  {
+    // Without blocks (all of W1's leaves but one) a slot has no next_fit
+    // either, so one test of the blocks passes over both rows.
+    const Node* slot_node = path.node[path.depth - 1];
+    const std::uint32_t slot = path.index[path.depth - 1];
+    const std::uint64_t old_blocks = blocks(slot_node)[slot];
+    if ((fresh.blocks | old_blocks) != 0 &&
+        (fresh.blocks != old_blocks || fresh.next_fit != next_fits(slot_node)[slot])) [[unlikely]] {
+      propagate_blocks(path, fresh.blocks, fresh.next_fit);
+    }
   }
   // The child's new summary and its slot's old one, in registers: a level's
   // old slot is the aggregate the level below read from it (the compiler
@@ -313,18 +326,21 @@ void GapTree::propagate(const Path& path, Summary& fresh) const {
   }
 }
 
-// The blocks row on its own: it changes only when a gap longer than the lane
-// cap does (never in W1), and keeping it out of propagate's loop saves that
-// loop a register and a comparison per level (about 150 instructions per W1
-// pair). Writes `blk` into the leaf's slot and ORs upwards while a slot
-// changes. propagate() then finds every blocks slot up to date.
-void GapTree::propagate_blocks(const Path& path, std::uint64_t blk) const {
+// The blocks and next_fits rows on their own: they change only when a gap
+// longer than the lane cap does (never in W1), and keeping them out of
+// propagate's loop saves that loop registers and comparisons on every level
+// (about 150 instructions per W1 pair for the blocks alone). Writes them
+// into the leaf's slot and merges upwards while a slot changes. propagate()
+// then finds those rows up to date.
+void GapTree::propagate_blocks(const Path& path, std::uint64_t blk, std::uint64_t next_fit) const {
   for (std::uint32_t d = path.depth; d-- > 0;) {
     Node* parent = path.node[d];
-    std::uint64_t& slot = blocks(parent)[path.index[d]];
-    if (slot == blk) return;
-    slot = blk;
+    const std::uint32_t i = path.index[d];
+    if (blocks(parent)[i] == blk && next_fits(parent)[i] == next_fit) return;
+    blocks(parent)[i] = blk;
+    next_fits(parent)[i] = next_fit;
     blk = or_row(blocks(parent), parent->count);
+    next_fit = max_row(next_fits(parent), parent->count);
   }
 }
 
@@ -334,8 +350,9 @@ void GapTree::propagate_blocks(const Path& path, std::uint64_t blk) const {
 // a replaced gap stays when another gap of the leaf still has it, and the
 // scan for those stops as soon as both are found (most leaves repeat their
 // few classes; a full pass cost about 330 instructions per erase). The
-// blocks of a replaced gap could vanish too, but only a gap longer than the
-// lane cap has any, and then the leaf's summary is recomputed.
+// blocks (and next_fit) of a replaced gap could vanish too, but only a gap
+// longer than the lane cap has any, and then the leaf's summary is
+// recomputed; otherwise the grown gap can only raise them.
 void GapTree::raise_leaf(const Path& path, std::uint64_t a, std::uint64_t b, std::uint64_t below,
                          std::uint64_t above) const {
   Summary s;  // NOLINT(cppcoreguidelines-pro-type-member-init): read_slot or leaf_summary fills it
@@ -349,7 +366,8 @@ void GapTree::raise_leaf(const Path& path, std::uint64_t a, std::uint64_t b, std
   read_slot(path.node[path.depth - 1], path.index[path.depth - 1], s);
   const std::uint64_t length = b - a + 1;
   s.gap = std::max(s.gap, length);
-  raise_lanes(s.lanes, s.blocks, a, length);
+  raise_lanes(s.lanes, a, length);
+  if (length > kLaneCap) add_block(a, length, s.blocks, s.next_fit);
   const std::uint64_t grown = std::uint64_t{1} << floor_log2(length);
   std::uint64_t gone = 0;
   if (below != 0) gone |= std::uint64_t{1} << floor_log2(below);

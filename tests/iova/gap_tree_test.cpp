@@ -152,9 +152,10 @@ struct RandomCase {
   std::uint64_t max_size;
   std::uint32_t max_order;
   std::uint64_t seed;
-  // When non-zero, a third of the requests are size-aligned powers of two
-  // of orders kBlockMin .. kBlockMin + block_orders - 1 (decided by the
-  // blocks row, beyond the lanes).
+  // When non-zero, a third of the requests are size-aligned at orders
+  // kBlockMin .. kBlockMin + block_orders - 1: half of them powers of two,
+  // half any size above half the alignment (the DMA API's rounding), which
+  // the blocks and next_fits rows decide beyond the lanes.
   std::uint32_t block_orders = 0;
 };
 
@@ -175,7 +176,8 @@ TEST_P(GapTreeRandom, AgreesWithAMap) {
       query.order = static_cast<std::uint32_t>(rng.below(c.max_order + 1));
       if (c.block_orders != 0 && rng.below(3) == 0) {
         query.order = GapTree::kBlockMin + static_cast<std::uint32_t>(rng.below(c.block_orders));
-        query.size = std::uint64_t{1} << query.order;
+        const std::uint64_t half = std::uint64_t{1} << (query.order - 1);
+        query.size = rng.below(2) == 0 ? 2 * half : half + 1 + rng.below(half);
       }
       // Windows inside the busy region, or open towards the rest of the
       // space (the tail and the huge gap below the region) now and then.
@@ -236,8 +238,8 @@ INSTANTIATE_TEST_SUITE_P(
                       // Sizes and alignments beyond the 16-bit lanes: the
                       // summaries are only a necessary condition there.
                       RandomCase{"beyond_the_lanes", (1ULL << 22) - 1, 0, {4, 4}, 200000, 20, 5},
-                      // Size-aligned powers of two from 2^16 granules up:
-                      // exact again, through the blocks row.
+                      // Size-aligned requests from 2^16 granules up: exact
+                      // again, through the blocks and next_fits rows.
                       RandomCase{"size_aligned_blocks", (1ULL << 26) - 1, 0, {4, 4}, 200000, 20, 6, 6}),
     [](const ::testing::TestParamInfo<RandomCase>& param_info) { return std::string(param_info.param.name); });
 
@@ -345,8 +347,13 @@ TEST(GapTree, ExactnessOfTheSummaries) {
       {0x10000, 16, true},            // a size-aligned power of two: the blocks
       {1ULL << 30, 30, true},         //
       {1ULL << 63, 63, true},         //
-      {(1ULL << 17) + 1, 18, false},  // the DMA API's rounding, not a power of two
+      {(1ULL << 17) + 1, 18, true},   // the DMA API's rounding: blocks and next_fits
+      {0x10001, 17, true},            //
+      {(1ULL << 40) - 1, 40, true},   //
+      {(1ULL << 63) + 1, 63, false},  // larger than its alignment
       {1ULL << 17, 16, false},        // a power of two aligned below its size
+      {1ULL << 17, 18, false},        // a size at most half its alignment
+      {0x10000, 18, false},           //
   };
   for (const Case& c : cases) EXPECT_EQ(GapTree::exact(c.size, c.order), c.exact) << c.size << " " << c.order;
 }
@@ -383,6 +390,59 @@ TEST(GapTree, SizeAlignedBlocksSkipNearMisses) {
     EXPECT_EQ(*got % kBlock, 0U);
     q.low = kBottom;  // only near misses left
     EXPECT_FALSE(tree.search(q).has_value()) << static_cast<int>(p);
+  }
+}
+
+// Gaps of 2^18 granules that each start half a block of 2^18 before a
+// multiple of it: they hold 2^17 aligned to 2^17 (block order 17) but only
+// 2^17 granules at a multiple of 2^18, a near miss for the DMA API's 2^17 +
+// k granules aligned to 2^18. One of them, in the middle, is 5 granules
+// longer. The next_fits row lets every policy find that one (or the bottom
+// gap) and a request 6 granules over fail, from the summaries.
+TEST(GapTree, SizeAlignedNextFitsSkipNearMisses) {
+  constexpr std::uint64_t kHalf = 1ULL << 17;
+  constexpr std::uint64_t kPeriod = 4 * kHalf;
+  constexpr std::uint64_t kBottom = kPeriod;  // [0, kBottom - 1] stays free
+  constexpr std::uint64_t kLonger = 1000;
+  GapTree tree((1ULL << 36) - 1, GapTree::Tuning{4, 4});
+  tree.insert({kBottom, kBottom + kHalf - 1, false});
+  std::uint64_t top = 0;
+  for (std::uint64_t i = 0; i < 2000; ++i) {
+    // The gap [base + 2^17, base + 3 x 2^17 - 1 (+ 5)], then an entry up to
+    // base + period + 2^17 - 1.
+    const std::uint64_t base = kBottom + (i * kPeriod);
+    const std::uint64_t extra = i == kLonger ? 5 : 0;
+    top = base + kPeriod + kHalf - 1;
+    tree.insert({base + (3 * kHalf) + extra, top, false});
+  }
+  ASSERT_EQ(tree.check(), "");
+  const std::uint64_t hit = kBottom + (kLonger * kPeriod) + (2 * kHalf);  // its multiple of 2^18
+  struct Case {
+    std::uint64_t size;
+    std::uint64_t low;
+    Policy policy;
+    std::optional<std::uint64_t> want;
+  };
+  const Case cases[] = {
+      {kHalf + 1, 0, Policy::kTopDown, hit},
+      {kHalf + 5, 0, Policy::kTopDown, hit},
+      {kHalf + 6, 0, Policy::kTopDown, 2 * kHalf},  // only the bottom gap holds it
+      {kHalf + 1, 0, Policy::kFirstFit, 0},
+      {kHalf + 5, kBottom, Policy::kFirstFit, hit},
+      {kHalf + 5, kBottom, Policy::kBestFit, hit},
+      {kHalf + 6, kBottom, Policy::kTopDown, std::nullopt},
+      {kHalf + 6, kBottom, Policy::kFirstFit, std::nullopt},
+      {kHalf + 6, kBottom, Policy::kBestFit, std::nullopt},
+      {2 * kHalf, kBottom, Policy::kTopDown, std::nullopt},
+  };
+  for (const Case& c : cases) {
+    GapTree::Query q;
+    q.size = c.size;
+    q.order = 18;
+    q.low = c.low;
+    q.high = top;
+    q.policy = c.policy;
+    EXPECT_EQ(tree.search(q), c.want) << c.size << " from " << c.low << " policy " << static_cast<int>(c.policy);
   }
 }
 

@@ -1,7 +1,7 @@
 // iovakit/iova/allocator.h: an IOVA allocator that never hands out a reserved
 // address, decides requests in O(log n) (all up to 65535 granules aligned
-// to at most 2^16, and every size-aligned power of two; the exceptions are
-// under "Exact means"), and embeds in C programs.
+// to at most 2^16, and every size-aligned request, as the DMA API makes
+// them; the exceptions are under "Exact means"), and embeds in C programs.
 //
 // == Overview ==
 // An Allocator hands out ranges of I/O virtual addresses inside a usable list
@@ -50,13 +50,15 @@
 //
 // Exact means: any size with alignment 1 granule; sizes up to 65535 granules
 // (256 MiB with 4 KiB granules) with alignments up to 2^16 granules; and a
-// size-aligned power of two of any order (a 1 GiB region aligned to 1 GiB;
-// AllocRequest::dma() of a power-of-two size). Other large aligned requests
-// (a size of 2^17 + 1 granules aligned to 2^18, a page aligned to 2^17
-// granules) are still placed correctly, but their summaries are a necessary
-// condition only: each near miss (a gap long enough, not aligned enough)
-// costs one extra descent, and there can be one per gap (263 us for a
-// failing request among 1e5 of them, docs/performance.md).
+// size-aligned request of any size, one aligned to its size rounded up to a
+// power of two (a 1 GiB region aligned to 1 GiB; AllocRequest::dma() of
+// any size, such as 2^17 + 1 granules aligned to 2^18). Other large
+// aligned requests, those aligned past 2^16 granules to more than twice
+// their size (a page aligned to 2^17 granules), are still placed
+// correctly, but their summaries are a necessary condition only: each near
+// miss (a gap long enough, not aligned enough) costs one extra descent, and
+// there can be one per gap (0.24-0.35 ms for a failing request among 1e5 of
+// them, docs/performance.md).
 //
 // Units: the allocator works in granules (Options::granule, 4 KiB by
 // default, any power of two), which is what lets a leaf entry be 16 bytes.

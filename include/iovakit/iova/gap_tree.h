@@ -20,8 +20,11 @@
 //               b + 1 - align_up(a, 2^k)
 //   mask        bit c set when some gap's length L has floor(log2 L) == c
 //   blocks      bit m (m >= 16) set when some gap holds a block of 2^m
-//               granules aligned to 2^m, and none of 2^(m+1)
-//
+//               granules aligned to 2^m, and none of 2^(m+1) (the gap's
+//               block order is m)
+//   next_fit    max over gaps with a blocks bit, of block order m, of the
+//               largest size that fits in the gap aligned to 2^(m+1)
+
 // The lanes make aligned searches exact: a subtree can hold (size s, order
 // k) iff lane[k-1] >= s, for every s up to 65535 granules (256 MiB with 4 KiB
 // granules), so a search never enters a subtree that cannot satisfy it, and
@@ -32,23 +35,27 @@
 // aligned requests. Measured on W1: with the largest gap alone, a pair costs
 // about 80,000 instructions at N = 1e5, almost all of it near misses.
 //
-// The blocks make size-aligned powers of two exact at every order: a
-// subtree can hold 2^m granules aligned to 2^m iff some blocks bit >= m is
-// set. Those are the requests beyond the lanes that users make (a VMM's 1
-// GiB region for 1 GiB pages, the DMA API's size alignment of a
-// power-of-two buffer from 256 MiB up). Only gaps longer than the lane cap
-// have blocks bits, so W1 never computes one, and the row changes only
-// when such a gap does; it is propagated on its own for that reason.
+// The blocks and next_fit make size-aligned requests exact at every order,
+// beyond the lanes: a size s with 2^(k-1) < s <= 2^k, aligned to 2^k (the
+// DMA API's size alignment; a VMM's 1 GiB region aligned to 1 GiB). A
+// subtree holds one iff some blocks bit >= k is set (a gap of block order
+// >= k holds it at its aligned block), or next_fit >= s: a gap of block
+// order k - 1 holds it exactly when its fit at 2^k reaches s, and a gap of
+// a lower order neither holds it (the fit would begin with an aligned block
+// of 2^(k-1)) nor reaches s in next_fit (its fit is below 2^(k-1)), so one
+// maximum over all gaps decides. Only gaps longer than the lane cap have
+// blocks bits, so W1 never computes one, and the two rows change only when
+// such a gap does; they are propagated on their own for that reason.
 //
-// Other requests beyond the lanes (sizes over 65535 granules that are not
-// a size-aligned power of two, such as the DMA API's 2^17 + 1 granules
-// aligned to 2^18; alignments over 2^16 granules for smaller sizes) see
-// the summaries as a necessary condition only: still correct, but each
-// near miss (a gap long enough, not aligned enough) costs one extra
-// descent. Exactness there needs the largest fit per order as a 64-bit
-// value, 512 B per slot. bench_iova's BM_GapTreeFailingBeyondTheLanes
-// measures both kinds among 1e5 near misses: 176 ns for a size-aligned
-// power of two, 263 us for 2^17 + 1 (docs/performance.md).
+// Other requests beyond the lanes, those aligned past 2^16 granules to more
+// than twice their size (a page aligned to 2^17 granules), see the
+// summaries as a necessary condition only: still correct, but each near
+// miss (a gap long enough, not aligned enough) costs one extra descent.
+// Exactness there needs the largest fit per order as a 64-bit value, 512 B
+// per slot. bench_iova's BM_GapTreeFailingBeyondTheLanes measures the three
+// kinds among 1e5 near misses (docs/performance.md): 0.2-0.3 us for a
+// size-aligned power of two, the same for 2^17 + 1 granules aligned to
+// 2^18, and 0.24-0.35 ms for one granule aligned to 2^17.
 //
 // Why 16-bit lanes: summaries change on almost every insert and erase (in
 // W1 the gap an allocation lands in is the unique per-order maximum of its
@@ -105,7 +112,7 @@
 //
 //   find / lower_bound      O(h·F + log B)
 //   search (any policy)     O(h·F + B) when exact (within the lanes, or
-//                           a size-aligned power of two): at most two
+//                           size-aligned): at most two
 //                           boundary paths for the window plus one descent
 //                           into a subtree whose summary guarantees the fit;
 //                           a failure is decided from the summaries on the
@@ -120,7 +127,7 @@
 //   overlapping(lo, hi)     O(h·(k/B + 1) + k) for k results
 //
 // Memory: leaves are (first, last) pairs, 16 B per entry; per leaf the parent
-// keeps 72 B of child pointer, key and summary (about 2.8 B per entry with
+// keeps 80 B of child pointer, key and summary (about 3.1 B per entry with
 // 32-entry leaves 80% full). A tree that shrinks gives its chunks back as
 // it goes (node_pool.h, "So the pool compacts"). Measured per live
 // allocation in docs/performance.md.
@@ -235,9 +242,12 @@ class GapTree {
   [[nodiscard]] static bool exact(std::uint64_t size, std::uint32_t order) {
     return order == 0 || (order <= kLanes && size <= kLaneCap) || block_exact(size, order);
   }
-  // A size-aligned power of two beyond the lanes, decided by the blocks.
+  // A size-aligned request beyond the lanes (2^(order-1) < size <=
+  // 2^order, size > kLaneCap: the DMA API's alignment), decided by the
+  // blocks and next_fits.
   [[nodiscard]] static bool block_exact(std::uint64_t size, std::uint32_t order) {
-    return order >= kBlockMin && order < 64 && size == std::uint64_t{1} << order;
+    return order >= kBlockMin && order < 64 && size > kLaneCap && size <= std::uint64_t{1} << order &&
+           size > std::uint64_t{1} << (order - 1);
   }
   [[nodiscard]] std::uint32_t height() const;
   // Bytes held for nodes: live nodes, and in a large tree the rest of its
@@ -278,6 +288,8 @@ class GapTree {
   [[nodiscard]] inline const std::uint64_t* max_gaps(const Node* n) const;
   [[nodiscard]] inline std::uint64_t* blocks(Node* n) const;
   [[nodiscard]] inline const std::uint64_t* blocks(const Node* n) const;
+  [[nodiscard]] inline std::uint64_t* next_fits(Node* n) const;
+  [[nodiscard]] inline const std::uint64_t* next_fits(const Node* n) const;
   [[nodiscard]] inline std::uint16_t* lanes(Node* n) const;  // kLanes per slot
   [[nodiscard]] inline const std::uint16_t* lanes(const Node* n) const;
   [[nodiscard]] bool may_fit(const Node* n, std::uint32_t i, const Window& w) const;
@@ -305,12 +317,12 @@ class GapTree {
   void leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) const;
   void inner_summary(const Node* n, Summary& out) const;
   void child_summary(const Node* child, std::uint64_t lo, Summary& out) const;
-  void read_slot(const Node* n, std::uint32_t i, Summary& out) const;
+  inline void read_slot(const Node* n, std::uint32_t i, Summary& out) const;
   void write_slot(Node* n, std::uint32_t i, const Summary& s) const;
   void recompute_slot(Node* n, std::uint32_t i, std::uint64_t lo) const;
   [[nodiscard]] static bool same(const Summary& a, const Summary& b);
   void propagate(const Path& path, Summary& fresh) const;
-  void propagate_blocks(const Path& path, std::uint64_t blk) const;
+  void propagate_blocks(const Path& path, std::uint64_t blk, std::uint64_t next_fit) const;
   void raise_leaf(const Path& path, std::uint64_t a, std::uint64_t b, std::uint64_t below, std::uint64_t above) const;
   void refresh_gap_owner(std::uint64_t pfn, std::uint64_t gap_start);
   void recompute_gap_owner(std::uint64_t pfn);
