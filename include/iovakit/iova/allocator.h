@@ -81,10 +81,11 @@
 //
 // == Memory ==
 // 16 B per entry in a leaf (first and last granule) at the leaves' fill,
-// plus each leaf's slot in its parent (72 B per leaf of up to 32 entries;
+// plus each leaf's slot in its parent (80 B per leaf of up to 32 entries;
 // the figures that follow were measured with 64 B slots, before the blocks
-// row, which adds 0.2-0.4 B per allocation: W1 at 1e6 holds 24.4 B after
-// 1e5 pairs instead of 24.0, W3 22.4 B instead of 22.2):
+// and next_fits rows, which add 0.5-0.7 B per allocation: W1 at 1e6 held
+// 24.4 B after 1e5 pairs instead of 24.0 with the first, W3 22.4 B instead
+// of 22.2; the second added 0.3 B to both, docs/performance.md):
 // 21.8 B per live allocation measured at 1e5 and 1e6 allocations right after
 // they are made (the tree's own bytes divided by live allocations, the
 // unused part of its node chunks included; 21.9-22.4 B counted through
