@@ -77,8 +77,8 @@ namespace {
 // L - 2^c. Orders below kBlockMin are not recorded (the lanes decide
 // there). Its next fit is the largest size that fits in it aligned to
 // 2^(m+1), which is below 2^(m+1) (else its order would be m+1). Only gaps
-// longer than the lane cap can reach kBlockMin, so only gap_lanes'
-// long gaps are passed here (W1 never gets there).
+// longer than the lane cap can reach kBlockMin, so only those are passed
+// here (by leaf_summary's second pass and raise_leaf).
 void add_block(std::uint64_t a, std::uint64_t length, std::uint64_t& blocks, std::uint64_t& next_fit) {
   const std::uint32_t c = floor_log2(length);
   const std::uint64_t waste = (std::uint64_t{0} - a) & low_mask(c);
@@ -185,8 +185,8 @@ void GapTree::leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) con
   out.blocks = 0;
   out.next_fit = 0;
   // The blocks in a second pass, over the long gaps only: in the loop above
-  // their two accumulators took registers that cost the loop about 60
-  // instructions per W1 pair, which never has a long gap in a leaf but one.
+  // their two accumulators took registers that cost the loop about 80
+  // instructions per W1 pair, whose leaves have no long gap but the lowest.
   if (gap > kLaneCap) [[unlikely]] {
     a = lo;
     for (std::uint32_t i = 0; i < leaf->count; ++i) {

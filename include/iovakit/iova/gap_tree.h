@@ -24,7 +24,7 @@
 //               block order is m)
 //   next_fit    max over gaps with a blocks bit, of block order m, of the
 //               largest size that fits in the gap aligned to 2^(m+1)
-
+//
 // The lanes make aligned searches exact: a subtree can hold (size s, order
 // k) iff lane[k-1] >= s, for every s up to 65535 granules (256 MiB with 4 KiB
 // granules), so a search never enters a subtree that cannot satisfy it, and
