@@ -2,7 +2,6 @@
 // sysfs tables folder), or kernel log lines with --dmesg, and print the
 // reserved ranges with their devices, the units, and every finding.
 #include <iostream>
-#include <memory>
 #include <string>
 #include <vector>
 

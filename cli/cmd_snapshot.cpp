@@ -2,7 +2,6 @@
 // (host/snapshot.h) into a folder or a .tar.gz, for `iovakit --root PATH`
 // elsewhere and for bug reports.
 #include <iostream>
-#include <memory>
 #include <string>
 
 #include <fmt/format.h>
