@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 
@@ -27,10 +28,21 @@ void add_model_options(CLI::App& cmd, ModelOptions& opt) {
   cmd.add_option("--assign", opt.assign, "A device bound to vfio-pci for the prediction (repeatable)");
 }
 
+// A subcommand whose options live in a shared Options (the callback, which
+// CLI11 keeps, holds them) and whose callback runs `run` on them.
+template <typename Options>
+std::pair<CLI::App*, std::shared_ptr<Options>> add_command(CLI::App& app, Context& ctx,
+                                                           int (*run)(const Options&, const Context&),
+                                                           const std::string& name, const std::string& description) {
+  auto opt = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand(name, description);
+  cmd->callback([opt, &ctx, run] { ctx.exit_code = run(*opt, ctx); });
+  return {cmd, opt};
+}
+
 void add_resv_command(CLI::App& app, Context& ctx) {
-  auto opt = std::make_shared<ResvOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "resv",
+  auto [cmd, opt] = add_command(
+      app, ctx, run_resv, "resv",
       "Merge per-device reserved-region lists (sysfs reserved_regions format) into the group's list, as the kernel "
       "does, and print what /sys/kernel/iommu_groups/N/reserved_regions shows");
   cmd->add_option("files", opt->files, "Per-device region lists, in group order ('-' reads standard input)")
@@ -39,13 +51,12 @@ void add_resv_command(CLI::App& app, Context& ctx) {
   cmd->add_flag("--sysfs", opt->sysfs, "Print only the reserved_regions bytes")->excludes(json);
   cmd->add_flag("--legacy-merge", opt->legacy_merge,
                 "Merge as Linux 4.11-5.2 did (overlapping same-type regions only, no adjacency merge)");
-  cmd->callback([opt, &ctx] { ctx.exit_code = run_resv(*opt, ctx); });
 }
 
 void add_kernel_command(CLI::App& app, Context& ctx) {
-  auto opt = std::make_shared<KernelOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "kernel", "Show the kernel profile the model applies: the behaviour flags of a kernel version or preset");
+  auto [cmd, opt] =
+      add_command(app, ctx, run_kernel, "kernel",
+                  "Show the kernel profile the model applies: the behaviour flags of a kernel version or preset");
   cmd->add_option("--kernel", opt->kernel,
                   "Kernel version (6.1, 6.1.0-18-amd64) or preset name; default: the host's kernel "
                   "(/proc/version of --root)");
@@ -53,13 +64,11 @@ void add_kernel_command(CLI::App& app, Context& ctx) {
   auto* list = cmd->add_flag("--list", opt->list, "List the presets");
   cmd->add_flag("--json", opt->json, "Print JSON (schemas iovakit.kernel/1, iovakit.kernel-presets/1)");
   list->excludes(cmd->get_option("--set"));
-  cmd->callback([opt, &ctx] { ctx.exit_code = run_kernel(*opt, ctx); });
 }
 
 void add_acpi_command(CLI::App& app, Context& ctx) {
-  auto opt = std::make_shared<AcpiOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "acpi",
+  auto [cmd, opt] = add_command(
+      app, ctx, run_acpi, "acpi",
       "Decode firmware IOMMU tables (DMAR, IVRS, IORT) into reserved ranges, units and findings; with --dmesg, "
       "reconstruct them from kernel log lines");
   cmd->add_option("files", opt->files,
@@ -68,13 +77,11 @@ void add_acpi_command(CLI::App& app, Context& ctx) {
       ->required();
   cmd->add_flag("--json", opt->json, "Print JSON (schema iovakit.acpi/1, docs/json.md)");
   cmd->add_flag("--dmesg", opt->dmesg, "The files are dmesg / journal text, not tables");
-  cmd->callback([opt, &ctx] { ctx.exit_code = run_acpi(*opt, ctx); });
 }
 
 void add_host_command(CLI::App& app, Context& ctx) {
-  auto opt = std::make_shared<HostCommandOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "host",
+  auto [cmd, opt] = add_command(
+      app, ctx, run_host, "host",
       "Show the host: IOMMU status (and how to enable it), units and address widths, IOMMU groups with their "
       "devices and reserved_regions, and each device's firmware reservations (RMRR/IVMD/RMR). Exit 3 when the host "
       "has no IOMMU groups, 1 when the prediction and the kernel differ");
@@ -88,25 +95,21 @@ void add_host_command(CLI::App& app, Context& ctx) {
                 "mapping is made) and compare it with the prediction");
   cmd->add_option("--dmesg", opt->dmesg, "Also read this kernel log (dmesg / journal text; '-' for standard input)");
   cmd->add_option("--pci-ids", opt->pci_ids, "pci.ids file for device names (default: the system's)");
-  cmd->callback([opt, &ctx] { ctx.exit_code = run_host(*opt, ctx); });
 }
 
 void add_snapshot_command(CLI::App& app, Context& ctx) {
-  auto opt = std::make_shared<SnapshotCommandOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "snapshot",
+  auto [cmd, opt] = add_command(
+      app, ctx, run_snapshot, "snapshot",
       "Capture the files the host model reads (PCI sysfs, IOMMU groups and units, DMAR/IVRS/IORT, kernel version "
       "and command line) into a folder or a .tar.gz; nothing else (no other ACPI table, no DMI, no /dev/mem)");
   cmd->add_option("-o,--output", opt->output, "Output folder (created, must be empty) or FILE.tar.gz / FILE.tgz")
       ->required();
   cmd->add_option("--dmesg", opt->dmesg, "Also store this kernel log in the capture (as \"dmesg\")");
-  cmd->callback([opt, &ctx] { ctx.exit_code = run_snapshot(*opt, ctx); });
 }
 
 void add_predict_command(CLI::App& app, Context& ctx) {
-  auto opt = std::make_shared<PredictOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "predict",
+  auto [cmd, opt] = add_command(
+      app, ctx, run_predict, "predict",
       "Predict the IOMMU groups, their reserved_regions and VFIO's answers from firmware tables and PCI topology "
       "alone (never from the kernel's own reports)");
   add_model_options(*cmd, opt->model);
@@ -116,19 +119,17 @@ void add_predict_command(CLI::App& app, Context& ctx) {
   cmd->add_flag("--allow-unsafe-interrupts", opt->allow_unsafe_interrupts,
                 "As vfio_iommu_type1.allow_unsafe_interrupts=1");
   cmd->add_flag("--json", opt->json, "JSON output (schema iovakit.predict/1, docs/json.md)");
-  cmd->callback([opt, &ctx] { ctx.exit_code = run_predict(*opt, ctx); });
 }
 
 void add_ranges_command(CLI::App& app, Context& ctx) {
-  auto opt = std::make_shared<RangesOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "ranges", "The usable IOVA list of a VFIO container holding these devices' groups, and why each hole exists");
+  auto [cmd, opt] =
+      add_command(app, ctx, run_ranges, "ranges",
+                  "The usable IOVA list of a VFIO container holding these devices' groups, and why each hole exists");
   cmd->add_option("--device", opt->devices, "A PCI device to assign (repeatable)")->required();
   add_model_options(*cmd, opt->model);
   cmd->add_flag("--allow-unsafe-interrupts", opt->allow_unsafe_interrupts,
                 "As vfio_iommu_type1.allow_unsafe_interrupts=1");
   cmd->add_flag("--json", opt->json, "JSON output (schema iovakit.ranges/1, docs/json.md)");
-  cmd->callback([opt, &ctx] { ctx.exit_code = run_ranges(*opt, ctx); });
 }
 
 int run(int argc, char** argv) {
