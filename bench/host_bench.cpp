@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "host/support/sysfs_fixture.h"
 #include "iovakit/host/file_source.h"

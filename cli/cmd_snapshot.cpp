@@ -4,7 +4,7 @@
 #include <iostream>
 #include <string>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "command.h"
 #include "exit_codes.h"

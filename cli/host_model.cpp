@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "exit_codes.h"
 #include "iovakit/host/file_source.h"

@@ -1,6 +1,6 @@
 #include "iovakit/acpi/ivrs.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "iovakit/acpi/byte_reader.h"
 

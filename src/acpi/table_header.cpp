@@ -1,6 +1,6 @@
 #include "iovakit/acpi/table_header.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "iovakit/acpi/byte_reader.h"
 

@@ -8,7 +8,7 @@
 #include <iterator>
 #include <system_error>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "iovakit/acpi/acpidump_text.h"
 

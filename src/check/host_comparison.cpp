@@ -1,6 +1,6 @@
 #include "iovakit/check/host_comparison.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 

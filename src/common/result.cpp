@@ -1,6 +1,6 @@
 #include "iovakit/result.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 namespace iovakit {
 

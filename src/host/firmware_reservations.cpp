@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "iovakit/acpi/table_header.h"
 #include "iovakit/host/host.h"

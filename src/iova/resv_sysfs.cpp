@@ -1,6 +1,6 @@
 #include "iovakit/iova/resv_sysfs.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 namespace iovakit::iova {
 

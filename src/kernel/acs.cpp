@@ -1,6 +1,6 @@
 #include "iovakit/kernel/acs.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "iovakit/kernel/acs_quirks.h"
 

@@ -1,6 +1,6 @@
 #include "iovakit/kernel/acs_cmdline.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <cctype>
 #include <charconv>

@@ -1,6 +1,6 @@
 #include "iovakit/kernel/arm_resv.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 namespace iovakit::kernel {
 

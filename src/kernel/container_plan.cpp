@@ -1,6 +1,6 @@
 #include "iovakit/kernel/container_plan.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 

@@ -1,6 +1,6 @@
 #include "iovakit/kernel/host_platform.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 

@@ -1,6 +1,6 @@
 #include "iovakit/kernel/intel_dmar_state.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 

@@ -1,6 +1,6 @@
 #include "iovakit/kernel/iommu_groups.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <bitset>

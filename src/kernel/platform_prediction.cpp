@@ -1,6 +1,6 @@
 #include "iovakit/kernel/platform_prediction.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 

@@ -1,6 +1,6 @@
 #include "iovakit/kernel/type1_iova_list.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 namespace iovakit::kernel {
 

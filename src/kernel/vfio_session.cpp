@@ -1,6 +1,6 @@
 #include "iovakit/kernel/vfio_session.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <charconv>
 

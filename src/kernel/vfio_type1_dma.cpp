@@ -1,6 +1,6 @@
 // Type1Container: VFIO_IOMMU_MAP_DMA and VFIO_IOMMU_UNMAP_DMA, checks in the
 // kernel's order for each arithmetic (before / from v6.19).
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "iovakit/kernel/vfio_type1.h"
 

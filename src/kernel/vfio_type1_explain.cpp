@@ -4,7 +4,7 @@
 // (explain_map).
 #include <algorithm>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "iovakit/kernel/vfio_type1.h"
 

@@ -1,6 +1,6 @@
 #include "iovakit/pci/bdf.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <stdexcept>
 

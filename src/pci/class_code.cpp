@@ -1,6 +1,6 @@
 #include "iovakit/pci/class_code.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <array>
 

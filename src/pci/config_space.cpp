@@ -1,6 +1,6 @@
 #include "iovakit/pci/config_space.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <bitset>
 #include <utility>

@@ -1,6 +1,6 @@
 #include "iovakit/pci/dma_alias.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <array>

@@ -1,6 +1,6 @@
 #include "iovakit/pci/sysfs_path.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <string>
 #include <utility>

@@ -1,6 +1,6 @@
 #include "iovakit/pci/topology.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 

@@ -1,7 +1,7 @@
 #include "iovakit/report/host_json.h"
 #include "iovakit/report/iova_json.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "iovakit/acpi/table_header.h"
 #include "iovakit/report/acpi_json.h"

@@ -1,6 +1,6 @@
 #include "iovakit/report/iova_json.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 namespace iovakit::report {
 

@@ -4,7 +4,7 @@
 // forms (drivers/pci/pci.c).
 #include "iovakit/kernel/acs_cmdline.h"
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 
 #include "kernel/iommu_groups_test_support.h"

@@ -29,7 +29,7 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "iovakit/host/file_tree.h"
 #include "iovakit/iova/resv_region.h"
