@@ -8,10 +8,11 @@
  * fast path) is the header comment of iovakit/iova/allocator.h; in short:
  * a B+-tree of the occupied ranges whose nodes summarise the free gaps, so
  * that an allocation, successful or not, costs O(log n) (up to 65535
- * granules aligned to at most 2^16, or size-aligned at any size; a request
- * aligned past 2^16 granules to more than twice its size may cost one
- * descent per near-miss gap, see "Exact means" there), and nothing is ever
- * placed in a reserved range or outside the usable list.
+ * granules aligned to at most 2^16, or size-aligned at any size; another
+ * aligned request past those, such as 1 GiB aligned to 2 MiB or a page
+ * aligned to 512 MiB, may cost one descent per near-miss gap, see "Exact
+ * means" there), and nothing is ever placed in a reserved range or outside
+ * the usable list.
  *
  * Addresses and sizes are bytes. Ranges are inclusive [first, last], as in
  * the kernel's struct vfio_iova_range. The handle is opaque. Every function

@@ -47,13 +47,29 @@
 // blocks bits, so W1 never computes one, and the two rows change only when
 // such a gap does; they are propagated on their own for that reason.
 //
-// Other requests beyond the lanes, those aligned past 2^16 granules to more
-// than twice their size (a page aligned to 2^17 granules), see the
-// summaries as a necessary condition only: still correct, but each near
-// miss (a gap long enough, not aligned enough) costs one extra descent.
-// Exactness there needs the largest fit per order as a 64-bit value, 512 B
-// per slot. bench_iova's BM_GapTreeFailingBeyondTheLanes measures the three
-// kinds among 1e5 near misses (docs/performance.md): 0.2-0.3 us for a
+// The aligned requests left, those beyond the lanes that are not
+// size-aligned, see the summaries as a necessary condition only: still
+// correct, but each near miss (a gap long enough, not aligned enough)
+// costs one extra descent. They are of two kinds:
+//   * a size past the lane cap at an alignment below its size rounded up
+//     to a power of two (1 GiB aligned to 2 MiB, 2^17 granules aligned to
+//     2^16): the lanes saturate, and the fit at order k <= 16 is known only
+//     to lie in (gap - 2^k, gap]. Exactness needs 64-bit fits per order,
+//     128 B more per slot, and twice the vector work on every update.
+//   * an alignment past 2^16 granules with a size that does not round up
+//     to it (a page aligned to 2^17 granules, 2^20 granules aligned to
+//     2^17). For a size s <= 2^k at 2^k there is a cheaper way than the
+//     per-order fits: a gap has exactly one point p with the most trailing
+//     zeros (two multiples of 2^t have a multiple of 2^(t+1) between them),
+//     and it holds (s, k) iff its block order is >= k, or tz(p) >= k and
+//     the gap's end - p + 1 >= s (a gap of block order below k has at most
+//     one multiple of 2^k, and that is p). So a subtree needs, per order k
+//     > 16, the largest end - p + 1 over its gaps with tz(p) >= k: capped
+//     at 16 bits for k = 17..32, 32 B per slot, exact up to 65535 granules
+//     at alignments up to 2^32; only gaps that cross a multiple of 2^17
+//     contribute, so like the blocks it would change rarely. Not built.
+// bench_iova's BM_GapTreeFailingBeyondTheLanes measures three kinds
+// among 1e5 near misses (docs/performance.md): 0.2-0.3 us for a
 // size-aligned power of two, the same for 2^17 + 1 granules aligned to
 // 2^18, and 0.24-0.35 ms for one granule aligned to 2^17.
 //
