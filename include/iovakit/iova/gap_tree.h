@@ -54,12 +54,20 @@
 //   * a size past the lane cap at an alignment below its size rounded up
 //     to a power of two (1 GiB aligned to 2 MiB, 2^17 granules aligned to
 //     2^16): the lanes saturate, and the fit at order k <= 16 is known only
-//     to lie in (gap - 2^k, gap]. Exactness needs 64-bit fits per order,
-//     128 B more per slot, and twice the vector work on every update.
+//     to lie in (gap - 2^k, gap]. Exactness needs no more memory: when a
+//     slot's max_gap G is past the cap, its lanes tell little (all are the
+//     cap once G >= 2^17), but its deficits G - fit[k] are below 2^16 (the
+//     largest gap alone fits at 2^k with at most 2^k - 1 granules lost), so
+//     such a slot could keep deficits in its lanes and answer fit[k] = G -
+//     deficit[k] exactly. A parent whose G is past the cap takes, per lane,
+//     the minimum over its children of G - the child's fit, saturated (the
+//     child that holds G keeps the minimum within 16 bits). The cost: every
+//     lane reader tests which form a slot has (in W1 only the slots on the
+//     path to its lowest leaf have the second). Not built.
 //   * an alignment past 2^16 granules with a size that does not round up
 //     to it (a page aligned to 2^17 granules, 2^20 granules aligned to
-//     2^17). For a size s <= 2^k at 2^k there is a cheaper way than the
-//     per-order fits: a gap has exactly one point p with the most trailing
+//     2^17). For a size s <= 2^k at 2^k there is a cheaper way than 64-bit
+//     fits per order: a gap has exactly one point p with the most trailing
 //     zeros (two multiples of 2^t have a multiple of 2^(t+1) between them),
 //     and it holds (s, k) iff its block order is >= k, or tz(p) >= k and
 //     the gap's end - p + 1 >= s (a gap of block order below k has at most
