@@ -352,6 +352,7 @@ TEST(GapTree, ExactnessOfTheSummaries) {
       {(1ULL << 40) - 1, 40, true},   //
       {(1ULL << 63) + 1, 63, false},  // larger than its alignment
       {1ULL << 17, 16, false},        // a power of two aligned below its size
+      {1ULL << 18, 9, false},         // 1 GiB aligned to 2 MiB (4 KiB granules)
       {1ULL << 17, 18, false},        // a size at most half its alignment
       {0x10000, 18, false},           //
   };
