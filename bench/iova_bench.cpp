@@ -73,39 +73,55 @@ BENCHMARK(BM_RangeSetComplement)->Arg(4)->Arg(64)->Arg(1024);
 //   2  one granule aligned to 2^17, among gaps of 2^17 - 1 that hold no
 //      multiple of 2^17: not exact (the last lane, order 16, is only a
 //      necessary condition), so every near miss costs a descent.
+//   3  2^17 granules aligned to 2^16 (a size past the lane cap, aligned
+//      below its size), among gaps of 2^17 + 100 that start one granule
+//      past a multiple of 2^16, so that aligning wastes 2^16 - 1: the
+//      shortfalls row decides (periods of 2^19 from 2^19).
+//   4  2^18 granules aligned to 2^9 (1 GiB aligned to 2 MiB with 4 KiB
+//      granules), among gaps of 2^18 + 100 that start one granule past a
+//      multiple of 2^9: the same (periods of 2^19).
 void BM_GapTreeFailingBeyondTheLanes(benchmark::State& state) {
   constexpr std::uint64_t kBlock = 1ULL << 17;
-  constexpr std::uint64_t kPeriod = 2 * kBlock;
   const auto gaps = static_cast<std::uint64_t>(state.range(0));
   const auto kind = state.range(1);
+  const std::uint64_t period = kind >= 3 ? 4 * kBlock : 2 * kBlock;
   GapTree tree((1ULL << 40) - 1);
   // The gap of period i: [start, start + length - 1]; the period's first
   // granule is taken, and everything after the gap up to the next period.
   std::uint64_t start_offset = 1;
   std::uint64_t length = kBlock + (kBlock / 2);
   if (kind == 1) {
-    tree.insert({kPeriod, kPeriod + (kBlock / 2) - 1, false});
+    tree.insert({period, period + (kBlock / 2) - 1, false});
     start_offset = kBlock / 2;
     length = kBlock + (kBlock / 2) + (kBlock / 4);  // next fit: 2^15
   } else if (kind == 2) {
     length = kBlock - 1;
+  } else if (kind == 3) {
+    length = kBlock + 100;
+  } else if (kind == 4) {
+    length = (2 * kBlock) + 100;
   }
   for (std::uint64_t i = 0; i < gaps; ++i) {
-    const std::uint64_t s = (i + 1) * kPeriod;
+    const std::uint64_t s = (i + 1) * period;
     if (kind != 1) tree.insert({s, s, false});
-    const std::uint64_t next = s + kPeriod + (kind == 1 ? start_offset : 0);
+    const std::uint64_t next = s + period + (kind == 1 ? start_offset : 0);
     tree.insert({s + start_offset + length, next - 1, false});
   }
+  struct Request {
+    std::uint64_t size;
+    std::uint32_t order;
+  };
+  constexpr Request kRequests[] = {{kBlock, 17}, {kBlock + 1, 18}, {1, 17}, {kBlock, 16}, {2 * kBlock, 9}};
   GapTree::Query q;
-  q.low = kPeriod;
-  q.high = ((gaps + 1) * kPeriod) - 1;
+  q.low = period;
+  q.high = ((gaps + 1) * period) - 1;
   q.policy = Policy::kTopDown;
-  q.size = kind == 0 ? kBlock : kind == 1 ? kBlock + 1 : 1;
-  q.order = kind == 1 ? 18 : 17;
+  q.size = kRequests[kind].size;
+  q.order = kRequests[kind].order;
   if (tree.search(q).has_value()) state.SkipWithError("the request fits");
   for (auto _ : state) benchmark::DoNotOptimize(tree.search(q));
 }
-BENCHMARK(BM_GapTreeFailingBeyondTheLanes)->ArgsProduct({{1000, 100000}, {0, 1, 2}});
+BENCHMARK(BM_GapTreeFailingBeyondTheLanes)->ArgsProduct({{1000, 100000}, {0, 1, 2, 3, 4}});
 
 }  // namespace
 
