@@ -21,6 +21,7 @@ namespace iovakit::iova {
 
 namespace {
 
+using gap_tree_impl::kLaneRows;
 using gap_tree_impl::kScalarRows;
 using gap_tree_impl::Lanes;
 
@@ -39,7 +40,8 @@ GapTree::GapTree(std::uint64_t max_pfn, Tuning tuning)
       min_leaf_(std::max<std::uint32_t>(1, tuning.leaf_capacity / 4)),
       min_inner_(std::max<std::uint32_t>(2, tuning.fanout / 4)),
       leaf_bytes_(sizeof(Node) + 2 * std::size_t{tuning.leaf_capacity} * sizeof(std::uint64_t)),
-      inner_bytes_(sizeof(Node) + std::size_t{tuning.fanout} * (kScalarRows * sizeof(std::uint64_t) + sizeof(Lanes))),
+      inner_bytes_(sizeof(Node) +
+                   std::size_t{tuning.fanout} * (kScalarRows * sizeof(std::uint64_t) + kLaneRows * sizeof(Lanes))),
       leaf_pool_(leaf_bytes_),
       inner_pool_(inner_bytes_) {
   static_assert(sizeof(void*) == sizeof(std::uint64_t), "inner node rows are 8-byte elements");
@@ -194,9 +196,12 @@ void GapTree::shift_slots(Node* n, std::uint32_t from, std::uint32_t to, std::ui
   const std::size_t bytes = std::size_t{count} * 8;
   for (std::size_t r = 0; r < kScalarRows; ++r)
     std::memmove(base + r * row8 + to_off, base + r * row8 + from_off, bytes);
-  unsigned char* lane_rows = base + kScalarRows * row8;
-  std::memmove(lane_rows + std::size_t{to} * sizeof(Lanes), lane_rows + std::size_t{from} * sizeof(Lanes),
-               std::size_t{count} * sizeof(Lanes));
+  const std::size_t row_lanes = std::size_t{fanout_} * sizeof(Lanes);
+  for (std::size_t r = 0; r < kLaneRows; ++r) {
+    unsigned char* row = base + kScalarRows * row8 + r * row_lanes;
+    std::memmove(row + std::size_t{to} * sizeof(Lanes), row + std::size_t{from} * sizeof(Lanes),
+                 std::size_t{count} * sizeof(Lanes));
+  }
 }
 
 void GapTree::copy_slots(Node* dst, std::uint32_t dpos, const Node* src, std::uint32_t spos,
@@ -208,8 +213,12 @@ void GapTree::copy_slots(Node* dst, std::uint32_t dpos, const Node* src, std::ui
   const std::size_t s_off = std::size_t{spos} * 8;
   const std::size_t bytes = std::size_t{count} * 8;
   for (std::size_t r = 0; r < kScalarRows; ++r) std::memcpy(d + r * row8 + d_off, s + r * row8 + s_off, bytes);
-  std::memcpy(d + kScalarRows * row8 + std::size_t{dpos} * sizeof(Lanes),
-              s + kScalarRows * row8 + std::size_t{spos} * sizeof(Lanes), std::size_t{count} * sizeof(Lanes));
+  const std::size_t row_lanes = std::size_t{fanout_} * sizeof(Lanes);
+  for (std::size_t r = 0; r < kLaneRows; ++r) {
+    const std::size_t at = (kScalarRows * row8) + (r * row_lanes);
+    std::memcpy(d + at + std::size_t{dpos} * sizeof(Lanes), s + at + std::size_t{spos} * sizeof(Lanes),
+                std::size_t{count} * sizeof(Lanes));
+  }
 }
 
 std::uint64_t GapTree::node_high(const Node* n) const {
@@ -374,6 +383,10 @@ std::string GapTree::check_node(const Node* n, std::uint64_t lo, bool is_root, s
         if (want.lanes[l] != got.lanes[l]) {
           return fmt::format("stale summary at height {} slot {}: lane {} is {:#x}, recomputed {:#x}", n->height, i, l,
                              got.lanes[l], want.lanes[l]);
+        }
+        if (want.shortfalls[l] != got.shortfalls[l]) {
+          return fmt::format("stale summary at height {} slot {}: shortfall {} is {:#x}, recomputed {:#x}", n->height,
+                             i, l, got.shortfalls[l], want.shortfalls[l]);
         }
       }
       return fmt::format(

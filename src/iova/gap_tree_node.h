@@ -38,6 +38,8 @@ using Lanes = std::array<std::uint16_t, GapTree::kLanes>;
 // An inner node's rows of one 64-bit word per child: highs, children, masks,
 // max_gaps, blocks, next_fits. The lanes follow them.
 constexpr std::size_t kScalarRows = 6;
+// Then rows of kLanes 16-bit values per child: lanes, shortfalls.
+constexpr std::size_t kLaneRows = 2;
 
 inline std::uint64_t low_mask(std::uint32_t bits) {
   return bits >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << bits) - 1;
@@ -71,9 +73,11 @@ inline void prefetch_lines(const void* p, std::size_t bytes) {
 // Node header. A leaf is followed by firsts[leaf_cap] and lasts[leaf_cap];
 // an inner node by arrays of fanout elements: highs, children, masks (length
 // classes), max_gaps, blocks (aligned block orders), next_fits, then
-// lanes[fanout][kLanes]. The lanes of one child are
-// contiguous (32 bytes) so that the maximum over children is a loop of
-// vector max operations.
+// lanes[fanout][kLanes] and shortfalls[fanout][kLanes]. The lanes of one
+// child are contiguous (32 bytes) so that the maximum over children is a
+// loop of vector max operations. The shortfalls come last: only a slot
+// whose largest gap is past the lane cap has any, so W1 never reads them
+// and they cost it no cache line.
 struct GapTree::Node {
   std::uint32_t count = 0;
   std::uint32_t height = 0;    // 0 for leaves
@@ -89,6 +93,7 @@ struct GapTree::Summary {
   std::uint64_t blocks;
   std::uint64_t next_fit;
   gap_tree_impl::Lanes lanes;
+  gap_tree_impl::Lanes shortfalls;  // all zero unless gap > kLaneCap
 };
 
 // Only node/index/lo[0 .. depth) are meaningful; the arrays are left
@@ -109,11 +114,17 @@ struct GapTree::Window {
   std::uint64_t align_mask = 0;
   std::uint64_t low = 0;
   std::uint64_t high = 0;
-  std::uint32_t lane = 0;       // lanes index for order (>= 1), clamped to the last lane
-  std::uint64_t lane_need = 0;  // what that lane must reach: min(size, kLaneCap)
-  std::uint32_t min_class = 0;  // best fit: the smallest sure-fit length class
-  bool lanes_exact = false;     // order >= 1, within the lanes (GapTree::exact)
-  bool blocks_exact = false;    // GapTree::block_exact(size, order): blocks and next_fits decide
+  std::uint32_t lane = 0;         // lanes index for order (>= 1), clamped to the last lane
+  std::uint64_t lane_need = 0;    // what that lane must reach: min(size, kLaneCap)
+  std::uint32_t min_class = 0;    // best fit: the smallest sure-fit length class
+  bool lanes_exact = false;       // order >= 1, within the lanes (GapTree::exact)
+  bool blocks_exact = false;      // GapTree::block_exact(size, order): blocks and next_fits decide
+  bool shortfalls_exact = false;  // order 1..kLanes, size past the lane cap: max_gaps and shortfalls decide
+  bool exact = false;             // one of the above, or order 0 (max_gaps decide): GapTree::exact
+  // Leaves entered so far, the search's cost measure (GapTree::search). A
+  // search holds its Window on its stack, so counting in a const search
+  // leaves concurrent readers safe.
+  mutable std::uint32_t leaves = 0;
 };
 
 // Node layout: rows of a node, found from its header and the tree's sizes.
@@ -142,6 +153,10 @@ inline std::uint16_t* GapTree::lanes(Node* n) const {
 inline const std::uint16_t* GapTree::lanes(const Node* n) const {
   return reinterpret_cast<const std::uint16_t*>(highs(n) + gap_tree_impl::kScalarRows * std::size_t{fanout_});
 }
+inline std::uint16_t* GapTree::shortfalls(Node* n) const { return lanes(n) + std::size_t{fanout_} * kLanes; }
+inline const std::uint16_t* GapTree::shortfalls(const Node* n) const {
+  return lanes(n) + std::size_t{fanout_} * kLanes;
+}
 
 // Inline: raise_leaf reads a slot on every erase. The lanes are copied with
 // memcpy of a constant size, which GCC turns into two vector moves
@@ -153,6 +168,7 @@ inline void GapTree::read_slot(const Node* n, std::uint32_t i, Summary& out) con
   out.blocks = blocks(n)[i];
   out.next_fit = next_fits(n)[i];
   std::memcpy(out.lanes.data(), lanes(n) + (std::size_t{i} * kLanes), sizeof(gap_tree_impl::Lanes));
+  std::memcpy(out.shortfalls.data(), shortfalls(n) + (std::size_t{i} * kLanes), sizeof(gap_tree_impl::Lanes));
 }
 
 inline GapTree::Entry GapTree::leaf_entry(const Node* leaf, std::uint32_t pos) const {

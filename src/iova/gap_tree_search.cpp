@@ -74,11 +74,15 @@ bool visit_gaps_up(const std::uint64_t* f, const std::uint64_t* l, std::uint32_t
 // ---------------------------------------------------------------------------
 // Search.
 
-std::optional<std::uint64_t> GapTree::search(const Query& query) const { return search_path(query, nullptr); }
+std::optional<std::uint64_t> GapTree::search(const Query& query) const { return search_path(query, nullptr, nullptr); }
+
+std::optional<std::uint64_t> GapTree::search(const Query& query, std::uint32_t& leaves) const {
+  return search_path(query, nullptr, &leaves);
+}
 
 std::optional<std::uint64_t> GapTree::allocate(const Query& query) {
   Path path;
-  const std::optional<std::uint64_t> at = search_path(query, &path);
+  const std::optional<std::uint64_t> at = search_path(query, &path, nullptr);
   if (!at) return std::nullopt;
   const Entry e{*at, *at + (query.size - 1), false};
   // A gap between entries: insert into the leaf the search ended in (the
@@ -93,9 +97,11 @@ std::optional<std::uint64_t> GapTree::allocate(const Query& query) {
 }
 
 // The search; when `path` is given, it receives the path to the leaf whose
-// gap the answer lies in (left empty for the tail gap).
-std::optional<std::uint64_t> GapTree::search_path(const Query& query, Path* path) const {
+// gap the answer lies in (left empty for the tail gap); when `leaves` is,
+// the count of leaves the search entered.
+std::optional<std::uint64_t> GapTree::search_path(const Query& query, Path* path, std::uint32_t* leaves) const {
   if (path != nullptr) path->leaf = nullptr;
+  if (leaves != nullptr) *leaves = 0;
   Window w;
   w.size = query.size;
   w.order = std::min(query.order, orders_ - 1);
@@ -106,7 +112,16 @@ std::optional<std::uint64_t> GapTree::search_path(const Query& query, Path* path
   w.high = std::min(query.high, max_pfn_);
   w.blocks_exact = block_exact(w.size, w.order);
   w.lanes_exact = w.order >= 1 && w.order <= kLanes && w.size <= kLaneCap;
+  w.shortfalls_exact = w.order >= 1 && w.order <= kLanes && w.size > kLaneCap && !w.blocks_exact;
+  w.exact = w.order == 0 || w.lanes_exact || w.blocks_exact || w.shortfalls_exact;
   if (w.size == 0 || w.low > w.high || w.high - w.low < w.size - 1) return std::nullopt;
+  const std::optional<std::uint64_t> at = search_window(w, query.policy, path);
+  if (leaves != nullptr) *leaves = w.leaves;
+  return at;
+}
+
+// The search of a window search_path has set up.
+std::optional<std::uint64_t> GapTree::search_window(Window& w, Policy policy, Path* path) const {
   const auto tail = tail_gap();
   std::uint64_t x = 0;
 
@@ -117,7 +132,7 @@ std::optional<std::uint64_t> GapTree::search_path(const Query& query, Path* path
     return std::nullopt;
   };
 
-  switch (query.policy) {
+  switch (policy) {
     case Policy::kTopDown:
       if (tail && fit_down(tail->first, tail->second, w.size, w.align_mask, w.low, w.high, x)) return x;
       if (size_ > 0 && search_down(root_, 0, w, x, path, 0)) return x;
@@ -170,6 +185,14 @@ bool blocks_hold(std::uint64_t blocks, std::uint64_t next_fit, std::uint64_t siz
   return (blocks >> order) != 0 || next_fit >= size;
 }
 
+// Whether a subtree whose largest gap is `gap` and whose shortfall at the
+// request's order is `shortfall` holds a size past the lane cap at an order
+// within the lanes: its fit there is gap - shortfall (the row is kept
+// whenever gap is past the cap, which a gap of at least size is).
+bool shortfalls_hold(std::uint64_t gap, std::uint16_t shortfall, std::uint64_t size) {
+  return gap >= size && gap - shortfall >= size;
+}
+
 }  // namespace
 
 // Whether child i of n can hold the request: exact within the lanes and for
@@ -179,6 +202,8 @@ bool GapTree::may_fit(const Node* n, std::uint32_t i, const Window& w) const {
   // Within the lanes, a lane at the request's size implies a gap that long.
   if (w.order == 0) return max_gaps(n)[i] >= w.size;
   if (w.blocks_exact) return blocks_hold(blocks(n)[i], next_fits(n)[i], w.size, w.order);
+  if (w.shortfalls_exact)
+    return shortfalls_hold(max_gaps(n)[i], shortfalls(n)[std::size_t{i} * kLanes + w.lane], w.size);
   if (lanes(n)[std::size_t{i} * kLanes + w.lane] < w.lane_need) return false;
   return w.lanes_exact || max_gaps(n)[i] >= w.size;
 }
@@ -205,6 +230,7 @@ void GapTree::note_leaf(Path* path, std::uint32_t d, const Node* leaf, std::uint
 bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std::uint64_t& out, Path* path,
                           std::uint32_t d) const {
   if (n->height == 0) {
+    ++w.leaves;
     note_leaf(path, d, n, lo);
     const std::uint64_t* f = firsts(n);
     const std::uint64_t* l = lasts(n);
@@ -244,7 +270,7 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
     }
     return search_down(c, child_lo(h, i, lo), w, out, path, d + 1);
   };
-  if (lo >= w.low && h[n->count - 1] <= w.high && (w.order == 0 || w.lanes_exact || w.blocks_exact)) {
+  if (w.exact && lo >= w.low && h[n->count - 1] <= w.high) {
     // Every child lies inside the window and one row decides a fit
     // exactly: the highest child that fits is the answer's subtree, found
     // by a scan of one row (about 30 children are passed per W1 pair).
@@ -256,6 +282,10 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
       const std::uint64_t* b = blocks(n);
       const std::uint64_t* t = next_fits(n);
       while (i > 0 && !blocks_hold(b[i - 1], t[i - 1], w.size, w.order)) --i;
+    } else if (w.shortfalls_exact) {
+      const std::uint64_t* g = max_gaps(n);
+      const std::uint16_t* sf = shortfalls(n);
+      while (i > 0 && !shortfalls_hold(g[i - 1], sf[std::size_t{i - 1} * kLanes + w.lane], w.size)) --i;
     } else {
       const std::uint16_t* lane = lanes(n) + std::size_t{i - 1} * kLanes + w.lane;
       while (i > 0 && *lane < w.lane_need) {
@@ -278,6 +308,7 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
 bool GapTree::search_up(const Node* n, std::uint64_t lo, const Window& w, std::uint64_t& out, Path* path,
                         std::uint32_t d) const {
   if (n->height == 0) {
+    ++w.leaves;
     note_leaf(path, d, n, lo);
     return visit_gaps_up(firsts(n), lasts(n), n->count, lo, w.high, [&](std::uint64_t a, std::uint64_t b) {
       return fit_up(a, b, w.size, w.align_mask, w.low, w.high, out);
@@ -299,6 +330,7 @@ bool GapTree::search_up(const Node* n, std::uint64_t lo, const Window& w, std::u
 // of the subtree clipped to the window.
 void GapTree::min_class(const Node* n, std::uint64_t lo, const Window& w, std::uint32_t& best) const {
   if (n->height == 0) {
+    ++w.leaves;
     visit_gaps_up(firsts(n), lasts(n), n->count, lo, w.high, [&](std::uint64_t start, std::uint64_t end) {
       const std::uint64_t a = std::max(start, w.low);
       const std::uint64_t b = std::min(end, w.high);
@@ -335,6 +367,7 @@ void GapTree::min_class(const Node* n, std::uint64_t lo, const Window& w, std::u
 bool GapTree::find_class(const Node* n, std::uint64_t lo, const Window& w, std::uint32_t cls, std::uint64_t& out,
                          Path* path, std::uint32_t d) const {
   if (n->height == 0) {
+    ++w.leaves;
     note_leaf(path, d, n, lo);
     return visit_gaps_up(firsts(n), lasts(n), n->count, lo, w.high, [&](std::uint64_t start, std::uint64_t end) {
       const std::uint64_t a = std::max(start, w.low);

@@ -52,6 +52,16 @@ LaneVec sub_sat(LaneVec a, LaneVec b) {
   return max_vec(a, b) - b;
 #endif
 }
+// min(a + b, 0xffff) per lane (paddusw on x86-64).
+LaneVec add_sat(LaneVec a, LaneVec b) {
+#if defined(__SSE2__)
+  return std::bit_cast<LaneVec>(_mm_adds_epu16(std::bit_cast<__m128i>(a), std::bit_cast<__m128i>(b)));
+#else
+  const LaneVec sum = a + b;
+  return sum | reinterpret_cast<LaneVec>(sum < a);
+#endif
+}
+LaneVec min_vec(LaneVec a, LaneVec b) { return a < b ? a : b; }
 LaneVec splat(std::uint64_t v) { return LaneVec{} + static_cast<std::uint16_t>(v); }
 bool any_set(LaneVec v) {
   std::array<std::uint64_t, 2> words{};
@@ -64,8 +74,11 @@ bool any_set(LaneVec v) {
 bool GapTree::same(const Summary& a, const Summary& b) {
   const LaneVec diff = (load_lanes(a.lanes.data()) ^ load_lanes(b.lanes.data())) |
                        (load_lanes(a.lanes.data() + kVecLanes) ^ load_lanes(b.lanes.data() + kVecLanes));
-  return !any_set(diff) && a.high == b.high && a.mask == b.mask && a.gap == b.gap && a.blocks == b.blocks &&
-         a.next_fit == b.next_fit;
+  const LaneVec short_diff =
+      (load_lanes(a.shortfalls.data()) ^ load_lanes(b.shortfalls.data())) |
+      (load_lanes(a.shortfalls.data() + kVecLanes) ^ load_lanes(b.shortfalls.data() + kVecLanes));
+  return !any_set(diff | short_diff) && a.high == b.high && a.mask == b.mask && a.gap == b.gap &&
+         a.blocks == b.blocks && a.next_fit == b.next_fit;
 }
 
 namespace {
@@ -78,7 +91,7 @@ namespace {
 // there). Its next fit is the largest size that fits in it aligned to
 // 2^(m+1), which is below 2^(m+1) (else its order would be m+1). Only gaps
 // longer than the lane cap can reach kBlockMin, so only those are passed
-// here (by leaf_summary's second pass and raise_leaf).
+// here (by leaf_summary's second pass).
 void add_block(std::uint64_t a, std::uint64_t length, std::uint64_t& blocks, std::uint64_t& next_fit) {
   const std::uint32_t c = floor_log2(length);
   const std::uint64_t waste = (std::uint64_t{0} - a) & low_mask(c);
@@ -93,12 +106,13 @@ void add_block(std::uint64_t a, std::uint64_t length, std::uint64_t& blocks, std
 // largest size that fits at alignment 2^k). Aligning the start to 2^k wastes
 // w = (-a) mod 2^k < 2^16 granules, so the size is length - w (or nothing
 // when w >= length).
+constexpr LaneVec kLowMasks = {0x1, 0x3, 0x7, 0xf, 0x1f, 0x3f, 0x7f, 0xff};
+constexpr LaneVec kHighMasks = {0x1ff, 0x3ff, 0x7ff, 0xfff, 0x1fff, 0x3fff, 0x7fff, 0xffff};
+
 std::array<LaneVec, 2> gap_lanes(std::uint64_t a, std::uint64_t length) {
-  constexpr LaneVec kLow = {0x1, 0x3, 0x7, 0xf, 0x1f, 0x3f, 0x7f, 0xff};
-  constexpr LaneVec kHigh = {0x1ff, 0x3ff, 0x7ff, 0xfff, 0x1fff, 0x3fff, 0x7fff, 0xffff};
   const LaneVec neg = splat(std::uint64_t{0} - a);
-  const LaneVec waste_low = neg & kLow;
-  const LaneVec waste_high = neg & kHigh;
+  const LaneVec waste_low = neg & kLowMasks;
+  const LaneVec waste_high = neg & kHighMasks;
   if (length <= kLaneCap) {
     const LaneVec len = splat(length);
     return {sub_sat(len, waste_low), sub_sat(len, waste_high)};
@@ -111,6 +125,32 @@ std::array<LaneVec, 2> gap_lanes(std::uint64_t a, std::uint64_t length) {
   }
   return {splat(kLaneCap), splat(kLaneCap)};
 }
+
+// Shortfalls (gap_tree.h, "shortfalls"): a slot whose largest gap g is past
+// the lane cap keeps, per order k <= kLanes, g - fit[k] where fit[k] is the
+// largest size that fits at 2^k in one of its long gaps (those past the
+// cap: only they hold a size past the cap). The gap of length g alone fits
+// g - w at 2^k (w < 2^k the granules lost to the alignment), so the value
+// is below 2^16 and a 16-bit row holds it exactly; a part whose candidate
+// saturates at 0xffff cannot be the minimum.
+struct Shortfalls {
+  LaneVec low = splat(kLaneCap);
+  LaneVec high = splat(kLaneCap);
+
+  // A long gap, or a part whose largest gap h is long, with its own
+  // shortfalls (a gap's are its wastes): its fit is h - shortfall, so g -
+  // fit = (g - h) + shortfall.
+  void add_long(std::uint64_t g, std::uint64_t h, LaneVec short_low, LaneVec short_high) {
+    const std::uint64_t below = g - h;
+    if (below >= kLaneCap) return;
+    low = min_vec(low, add_sat(splat(below), short_low));
+    high = min_vec(high, add_sat(splat(below), short_high));
+  }
+  void store(Lanes& out) const {
+    store_lanes(out.data(), low);
+    store_lanes(out.data() + kVecLanes, high);
+  }
+};
 
 void raise_lanes(Lanes& lanes, std::uint64_t a, std::uint64_t length) {
   const std::array<LaneVec, 2> v = gap_lanes(a, length);
@@ -184,15 +224,26 @@ void GapTree::leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) con
   out.gap = gap;
   out.blocks = 0;
   out.next_fit = 0;
-  // The blocks in a second pass, over the long gaps only: in the loop above
-  // their two accumulators took registers that cost the loop about 80
-  // instructions per W1 pair, whose leaves have no long gap but the lowest.
+  out.shortfalls = Lanes{};
+  // The blocks and shortfalls in a second pass, only in a leaf with a long
+  // gap: in the loop above their accumulators took registers that cost the
+  // loop about 80 instructions per W1 pair, whose leaves have no long gap
+  // but the lowest.
   if (gap > kLaneCap) [[unlikely]] {
+    Shortfalls shortfalls;
     a = lo;
     for (std::uint32_t i = 0; i < leaf->count; ++i) {
-      if (f[i] > a && f[i] - a > kLaneCap) add_block(a, f[i] - a, out.blocks, out.next_fit);
+      if (f[i] > a && f[i] - a > kLaneCap) {
+        const std::uint64_t length = f[i] - a;
+        add_block(a, length, out.blocks, out.next_fit);
+        // Its fit at 2^k is length - w (w < 2^16 < length): its shortfalls
+        // are the wastes.
+        const LaneVec neg = splat(std::uint64_t{0} - a);
+        shortfalls.add_long(gap, length, neg & kLowMasks, neg & kHighMasks);
+      }
       a = l[i] + 1;
     }
+    shortfalls.store(out.shortfalls);
   }
   store_lanes(out.lanes.data(), low);
   store_lanes(out.lanes.data() + kVecLanes, high);
@@ -206,6 +257,21 @@ void GapTree::inner_summary(const Node* n, Summary& out) const {
   out.next_fit = max_row(next_fits(n), n->count);
   max_rows(out.lanes, lanes(n), n->count);
   out.high = highs(n)[n->count - 1];
+  shortfall_row(n, out.gap, out.shortfalls);
+}
+
+// The shortfalls of a slot whose children are n's and whose largest gap is
+// g: zero unless g is past the lane cap.
+void GapTree::shortfall_row(const Node* n, std::uint64_t g, Lanes& out) const {
+  out = Lanes{};
+  if (g <= kLaneCap) return;
+  Shortfalls acc;
+  const std::uint64_t* gaps = max_gaps(n);
+  for (std::uint32_t c = 0; c < n->count; ++c) {
+    const std::uint16_t* short_row = shortfalls(n) + std::size_t{c} * kLanes;
+    if (gaps[c] > kLaneCap) acc.add_long(g, gaps[c], load_lanes(short_row), load_lanes(short_row + kVecLanes));
+  }
+  acc.store(out);
 }
 
 void GapTree::child_summary(const Node* child, std::uint64_t lo, Summary& out) const {
@@ -225,6 +291,9 @@ void GapTree::write_slot(Node* n, std::uint32_t i, const Summary& s) const {
   std::uint16_t* row = lanes(n) + std::size_t{i} * kLanes;
   store_lanes(row, load_lanes(s.lanes.data()));
   store_lanes(row + kVecLanes, load_lanes(s.lanes.data() + kVecLanes));
+  std::uint16_t* short_row = shortfalls(n) + std::size_t{i} * kLanes;
+  store_lanes(short_row, load_lanes(s.shortfalls.data()));
+  store_lanes(short_row + kVecLanes, load_lanes(s.shortfalls.data() + kVecLanes));
 }
 
 void GapTree::recompute_slot(Node* n, std::uint32_t i, std::uint64_t lo) const {
@@ -250,6 +319,11 @@ void GapTree::propagate(const Path& path, Summary& fresh) const {
     if ((fresh.blocks | old_blocks) != 0 &&
         (fresh.blocks != old_blocks || fresh.next_fit != next_fits(slot_node)[slot])) [[unlikely]] {
       propagate_blocks(path, fresh.blocks, fresh.next_fit);
+    }
+    // The shortfalls the same way: without a long gap in the child, before
+    // or after, no long gap changed, and no row of shortfalls can.
+    if (std::max(fresh.gap, max_gaps(slot_node)[slot]) > kLaneCap) [[unlikely]] {
+      propagate_shortfalls(path, fresh.gap, fresh.shortfalls);
     }
   }
   // The child's new summary and its slot's old one, in registers: a level's
@@ -344,30 +418,77 @@ void GapTree::propagate_blocks(const Path& path, std::uint64_t blk, std::uint64_
   }
 }
 
+// The shortfalls rows on their own, like the blocks: a slot's row follows
+// the long gaps below it, so only a child with a long gap, before or after,
+// starts this. Writes the child's row into its slot and walks up, deriving
+// each parent's largest gap and row from its slots (the one on the path
+// with its new largest gap, which propagate() writes afterwards), while a
+// slot changes in what its parent reads: its row, or its largest gap when
+// that is or was long.
+void GapTree::propagate_shortfalls(const Path& path, std::uint64_t gap, const Lanes& fresh_row) const {
+  Lanes row = fresh_row;
+  for (std::uint32_t d = path.depth; d-- > 0;) {
+    Node* parent = path.node[d];
+    const std::uint32_t i = path.index[d];
+    std::uint16_t* stored = shortfalls(parent) + std::size_t{i} * kLanes;
+    const std::uint64_t old_gap = max_gaps(parent)[i];
+    const bool row_same = std::memcmp(row.data(), stored, sizeof(Lanes)) == 0;
+    if (row_same && (gap == old_gap || std::max(gap, old_gap) <= kLaneCap)) return;
+    if (!row_same) std::memcpy(stored, row.data(), sizeof(Lanes));
+    if (d == 0) return;  // the root's own aggregate is kept nowhere
+    // The parent's largest gap, with this slot's new one (its stored one is
+    // still the old one), and its row over its long children.
+    const std::uint64_t* gaps = max_gaps(parent);
+    std::uint64_t g = gap;
+    std::uint32_t other_longs = 0;
+    for (std::uint32_t c = 0; c < parent->count; ++c) {
+      const std::uint64_t h = c == i ? 0 : gaps[c];
+      g = std::max(g, h);
+      other_longs += h > kLaneCap ? 1 : 0;
+    }
+    if (other_longs == 0) {
+      // This slot alone may be long (W1's path to its lowest leaf): the
+      // parent's row is its row, or none.
+      if (g <= kLaneCap) row = Lanes{};
+    } else {
+      Shortfalls acc;
+      for (std::uint32_t c = 0; c < parent->count; ++c) {
+        const std::uint64_t h = c == i ? gap : gaps[c];
+        if (h <= kLaneCap) continue;
+        const std::uint16_t* r = shortfalls(parent) + std::size_t{c} * kLanes;
+        acc.add_long(g, h, load_lanes(r), load_lanes(r + kVecLanes));
+      }
+      acc.store(row);
+    }
+    gap = g;
+  }
+}
+
 // The leaf's gaps only grew or merged (an erase): its new summary is its old
 // one raised by the grown gap [a, b], which replaced gaps of `below` and
 // `above` granules (0: none). Only the length classes can vanish: a class of
 // a replaced gap stays when another gap of the leaf still has it, and the
 // scan for those stops as soon as both are found (most leaves repeat their
-// few classes; a full pass cost about 330 instructions per erase). The
-// blocks (and next_fit) of a replaced gap could vanish too, but only a gap
-// longer than the lane cap has any, and then the leaf's summary is
-// recomputed; otherwise the grown gap can only raise them.
+// few classes; a full pass cost about 330 instructions per erase). A leaf
+// with a gap longer than the lane cap, before or after, is recomputed
+// instead: the blocks (and next_fit) of a replaced gap could vanish, and
+// its shortfalls follow its largest gap and every fit in it.
 void GapTree::raise_leaf(const Path& path, std::uint64_t a, std::uint64_t b, std::uint64_t below,
                          std::uint64_t above) const {
   Summary s;  // NOLINT(cppcoreguidelines-pro-type-member-init): read_slot or leaf_summary fills it
   const Node* leaf = path.leaf;
-  if (below > kLaneCap || above > kLaneCap) [[unlikely]] {
-    // A replaced gap may have held the leaf's only block of some order.
+  const Node* slot_node = path.node[path.depth - 1];
+  const std::uint32_t slot = path.index[path.depth - 1];
+  const std::uint64_t length = b - a + 1;
+  // The replaced gaps were the leaf's, so the slot's max_gap covers them.
+  if (std::max(length, max_gaps(slot_node)[slot]) > kLaneCap) [[unlikely]] {
     leaf_summary(leaf, path.leaf_lo, s);
     propagate(path, s);
     return;
   }
-  read_slot(path.node[path.depth - 1], path.index[path.depth - 1], s);
-  const std::uint64_t length = b - a + 1;
+  read_slot(slot_node, slot, s);
   s.gap = std::max(s.gap, length);
   raise_lanes(s.lanes, a, length);
-  if (length > kLaneCap) add_block(a, length, s.blocks, s.next_fit);
   const std::uint64_t grown = std::uint64_t{1} << floor_log2(length);
   std::uint64_t gone = 0;
   if (below != 0) gone |= std::uint64_t{1} << floor_log2(below);

@@ -157,11 +157,21 @@ struct RandomCase {
   // half any size above half the alignment (the DMA API's rounding), which
   // the blocks and next_fits rows decide beyond the lanes.
   std::uint32_t block_orders = 0;
+  // The busy region's width: wider than the lane cap, it has gaps past the
+  // cap between entries (the shortfalls' case), not only below and above.
+  std::uint64_t span = 4096;
 };
 
 void PrintTo(const RandomCase& c, std::ostream* os) { *os << c.name; }
 
 class GapTreeRandom : public ::testing::TestWithParam<RandomCase> {};
+
+// Leaves an exact search may enter, by policy (Policy's order). Top-down
+// and first fit: the leaves on the window's two boundary paths, which may
+// hold no fit once clipped, and the leaf the summaries chose. Best fit:
+// those of its class scan (the two boundary leaves) and of its search for
+// the class chosen, then those of first fit when no class is long enough.
+constexpr std::uint32_t kExactLeaves[] = {3, 3, 8};
 
 TEST_P(GapTreeRandom, AgreesWithAMap) {
   const RandomCase& c = GetParam();
@@ -181,20 +191,28 @@ TEST_P(GapTreeRandom, AgreesWithAMap) {
       }
       // Windows inside the busy region, or open towards the rest of the
       // space (the tail and the huge gap below the region) now and then.
-      query.low = rng.below(3) == 0 ? c.base + rng.below(4096) : c.base;
-      query.high = rng.below(3) == 0 ? c.base + rng.below(4096) : c.max_pfn;
+      query.low = rng.below(3) == 0 ? c.base + rng.below(c.span) : c.base;
+      query.high = rng.below(3) == 0 ? c.base + rng.below(c.span) : c.max_pfn;
       if (rng.below(50) == 0) query.low = 0;
       if (query.low > query.high) std::swap(query.low, query.high);
       query.policy = static_cast<Policy>(rng.below(3));
-      const auto got = tree.search(query);
+      std::uint32_t leaves = 0;
+      const auto got = tree.search(query, leaves);
       ASSERT_EQ(got, reference_search(ref, c.max_pfn, query))
           << "op " << op << " size " << query.size << " order " << query.order;
+      if (GapTree::exact(query.size, query.order)) {
+        // The summaries decide: only leaves cut by the window's ends can be
+        // entered in vain.
+        ASSERT_LE(leaves, kExactLeaves[static_cast<int>(query.policy)])
+            << "op " << op << " size " << query.size << " order " << query.order << " policy "
+            << static_cast<int>(query.policy);
+      }
       if (got) {
         tree.insert({*got, *got + query.size - 1, rng.below(8) == 0});
         ref.emplace(*got, *got + query.size - 1);
       }
     } else if (!ref.empty()) {
-      auto it = ref.lower_bound(c.base + rng.below(4096));
+      auto it = ref.lower_bound(c.base + rng.below(c.span));
       if (it == ref.end() || rng.below(10) == 0) it = ref.begin();
       const auto erased = tree.erase(it->first);
       ASSERT_TRUE(erased.has_value());
@@ -209,7 +227,7 @@ TEST_P(GapTreeRandom, AgreesWithAMap) {
   ASSERT_EQ(tree.check(), "");
   // Lookups agree too.
   for (int i = 0; i < 2000; ++i) {
-    const std::uint64_t pfn = c.base + rng.below(4096);
+    const std::uint64_t pfn = c.base + rng.below(c.span);
     auto it = ref.upper_bound(pfn);
     const bool inside = it != ref.begin() && std::prev(it)->second >= pfn;
     const auto found = tree.find(pfn);
@@ -240,7 +258,11 @@ INSTANTIATE_TEST_SUITE_P(
                       RandomCase{"beyond_the_lanes", (1ULL << 22) - 1, 0, {4, 4}, 200000, 20, 5},
                       // Size-aligned requests from 2^16 granules up: exact
                       // again, through the blocks and next_fits rows.
-                      RandomCase{"size_aligned_blocks", (1ULL << 26) - 1, 0, {4, 4}, 200000, 20, 6, 6}),
+                      RandomCase{"size_aligned_blocks", (1ULL << 26) - 1, 0, {4, 4}, 200000, 20, 6, 6},
+                      // Sizes past the lane cap at orders within the lanes,
+                      // among gaps past the cap everywhere: exact again,
+                      // through the shortfalls rows.
+                      RandomCase{"shortfalls", (1ULL << 21) - 1, 0, {4, 4}, 1ULL << 17, 16, 7, 0, 1ULL << 21}),
     [](const ::testing::TestParamInfo<RandomCase>& param_info) { return std::string(param_info.param.name); });
 
 TEST(GapTree, WholeSpaceAtOneByteGranules) {
@@ -342,7 +364,8 @@ TEST(GapTree, ExactnessOfTheSummaries) {
   const Case cases[] = {
       {1ULL << 40, 0, true},          // any size without alignment: max_gap
       {0xffff, 16, true},             // the lanes' corner
-      {0x10000, 1, false},            // a size past the lane cap
+      {0x10000, 1, true},             // a size past the lane cap: the shortfalls
+      {1ULL << 40, 16, true},         //
       {1, 17, false},                 // an alignment past the last lane
       {0x10000, 16, true},            // a size-aligned power of two: the blocks
       {1ULL << 30, 30, true},         //
@@ -350,9 +373,10 @@ TEST(GapTree, ExactnessOfTheSummaries) {
       {(1ULL << 17) + 1, 18, true},   // the DMA API's rounding: blocks and next_fits
       {0x10001, 17, true},            //
       {(1ULL << 40) - 1, 40, true},   //
-      {(1ULL << 63) + 1, 63, false},  // larger than its alignment
-      {1ULL << 17, 16, false},        // a power of two aligned below its size
-      {1ULL << 18, 9, false},         // 1 GiB aligned to 2 MiB (4 KiB granules)
+      {(1ULL << 63) + 1, 63, false},  // larger than an alignment past the lanes
+      {3ULL << 18, 18, false},        // 3 GiB aligned to 1 GiB (4 KiB granules)
+      {1ULL << 17, 16, true},         // a power of two aligned below its size
+      {1ULL << 18, 9, true},          // 1 GiB aligned to 2 MiB
       {1ULL << 17, 18, false},        // a size at most half its alignment
       {0x10000, 18, false},           //
   };
@@ -391,6 +415,61 @@ TEST(GapTree, SizeAlignedBlocksSkipNearMisses) {
     EXPECT_EQ(*got % kBlock, 0U);
     q.low = kBottom;  // only near misses left
     EXPECT_FALSE(tree.search(q).has_value()) << static_cast<int>(p);
+  }
+}
+
+// Sizes past the lane cap at alignments within the lanes, among 2,000 near
+// misses: gaps of size + 2^(k-1) granules that start one granule past a
+// multiple of 2^k, so that aligning them loses 2^k - 1 and leaves 2^(k-1) -
+// 1 too few. One gap in the middle starts on a multiple and is 5 granules
+// longer than the size. The shortfalls rows let every policy find that one,
+// and fail a request one granule over, entering no more leaves than the
+// window's boundaries and the answer's (with the largest gaps alone, every
+// near miss was entered: 2,000 leaves).
+TEST(GapTree, ShortfallsSkipNearMisses) {
+  constexpr std::uint64_t kPeriod = 1ULL << 19;
+  constexpr std::uint64_t kGaps = 2000;
+  constexpr std::uint64_t kHit = 1000;
+  struct Request {
+    std::uint64_t size;
+    std::uint32_t order;
+  };
+  const Request requests[] = {
+      {1ULL << 17, 16},        // 512 MiB aligned to 256 MiB (4 KiB granules)
+      {1ULL << 18, 9},         // 1 GiB aligned to 2 MiB
+      {0x10000 + 77, 2},       // just past the cap, a small alignment
+      {(1ULL << 18) + 3, 12},  // no power of two
+  };
+  for (const Request& r : requests) {
+    GapTree tree((1ULL << 36) - 1, GapTree::Tuning{4, 4});
+    const std::uint64_t align = std::uint64_t{1} << r.order;
+    for (std::uint64_t i = 0; i < kGaps; ++i) {
+      const std::uint64_t s = (i + 1) * kPeriod;
+      const std::uint64_t gap_end = i == kHit ? s + r.size + 4 : s + r.size + (align / 2);
+      if (i != kHit) tree.insert({s, s, false});  // the gap starts at s + 1
+      tree.insert({gap_end + 1, s + kPeriod - 1, false});
+    }
+    ASSERT_EQ(tree.check(), "");
+    const std::uint64_t hit = (kHit + 1) * kPeriod;
+    for (const Policy p : {Policy::kTopDown, Policy::kFirstFit, Policy::kBestFit}) {
+      GapTree::Query q;
+      q.order = r.order;
+      q.low = kPeriod;  // not the free bottom [0, kPeriod - 1]
+      q.high = ((kGaps + 1) * kPeriod) - 1;
+      q.policy = p;
+      for (const std::uint64_t extra : {std::uint64_t{0}, std::uint64_t{5}, std::uint64_t{6}}) {
+        q.size = r.size + extra;
+        ASSERT_TRUE(GapTree::exact(q.size, q.order));
+        std::uint32_t leaves = 0;
+        const auto got = tree.search(q, leaves);
+        // Top-down: the highest aligned start in the hit gap.
+        const std::uint64_t want = p == Policy::kTopDown ? (hit + r.size + 4 - (q.size - 1)) & ~(align - 1) : hit;
+        EXPECT_EQ(got, extra <= 5 ? std::optional<std::uint64_t>(want) : std::nullopt)
+            << r.size << " + " << extra << " at order " << r.order << " policy " << static_cast<int>(p);
+        EXPECT_LE(leaves, kExactLeaves[static_cast<int>(p)])
+            << r.size << " + " << extra << " at order " << r.order << " policy " << static_cast<int>(p);
+      }
+    }
   }
 }
 

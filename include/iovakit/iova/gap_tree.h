@@ -24,6 +24,9 @@
 //               block order is m)
 //   next_fit    max over gaps with a blocks bit, of block order m, of the
 //               largest size that fits in the gap aligned to 2^(m+1)
+//   shortfall[k-1]  for k = 1..16, when max_gap G is past the lane cap:
+//               G - the largest fit at 2^k of the long gaps (those past
+//               the cap); zero when G is not
 //
 // The lanes make aligned searches exact: a subtree can hold (size s, order
 // k) iff lane[k-1] >= s, for every s up to 65535 granules (256 MiB with 4 KiB
@@ -47,23 +50,26 @@
 // blocks bits, so W1 never computes one, and the two rows change only when
 // such a gap does; they are propagated on their own for that reason.
 //
-// The aligned requests left, those beyond the lanes that are not
+// The shortfalls make every size exact at the orders of the lanes. A size
+// s past the cap fits only in a long gap, where the lanes all read the cap;
+// but the longest gap G alone fits G - w at 2^k (w < 2^k the granules lost
+// to aligning its start), so G - fit[k] over the long gaps is below 2^16
+// and 16 bits hold it exactly: the subtree holds (s, k) iff G >= s and G -
+// shortfall[k-1] >= s. A parent takes, per order, the minimum over its long
+// children of (G - the child's G) + the child's shortfall, saturated (a
+// child 2^16 or more below G cannot hold the largest fit). Only long gaps
+// count, so the rows change only when a long gap does: like the blocks
+// they are propagated on their own, started only by a child that has or
+// had a long gap (in W1 the lowest leaf, whose gap starts at 0 and wastes
+// nothing: its rows stay zero).
+//
+// The aligned requests left, those past the lanes' orders that are not
 // size-aligned, see the summaries as a necessary condition only: still
 // correct, but each near miss (a gap long enough, not aligned enough)
 // costs one extra descent. They are of two kinds:
-//   * a size past the lane cap at an alignment below its size rounded up
-//     to a power of two (1 GiB aligned to 2 MiB, 2^17 granules aligned to
-//     2^16): the lanes saturate, and the fit at order k <= 16 is known only
-//     to lie in (gap - 2^k, gap]. Exactness needs no more memory: when a
-//     slot's max_gap G is past the cap, its lanes tell little (all are the
-//     cap once G >= 2^17), but its deficits G - fit[k] are below 2^16 (the
-//     largest gap alone fits at 2^k with at most 2^k - 1 granules lost), so
-//     such a slot could keep deficits in its lanes and answer fit[k] = G -
-//     deficit[k] exactly. A parent whose G is past the cap takes, per lane,
-//     the minimum over its children of G - the child's fit, saturated (the
-//     child that holds G keeps the minimum within 16 bits). The cost: every
-//     lane reader tests which form a slot has (in W1 only the slots on the
-//     path to its lowest leaf have the second). Not built.
+//   * a size past the alignment, at an alignment past 2^16 granules (3 GiB
+//     aligned to 1 GiB with 4 KiB granules): the shortfalls would need
+//     more than 16 bits there (the loss to alignment reaches 2^k - 1).
 //   * an alignment past 2^16 granules with a size that does not round up
 //     to it (a page aligned to 2^17 granules, 2^20 granules aligned to
 //     2^17). For a size s <= 2^k at 2^k there is a cheaper way than 64-bit
@@ -76,10 +82,11 @@
 //     at 16 bits for k = 17..32, 32 B per slot, exact up to 65535 granules
 //     at alignments up to 2^32; only gaps that cross a multiple of 2^17
 //     contribute, so like the blocks it would change rarely. Not built.
-// bench_iova's BM_GapTreeFailingBeyondTheLanes measures three kinds
-// among 1e5 near misses (docs/performance.md): 0.2-0.3 us for a
-// size-aligned power of two, the same for 2^17 + 1 granules aligned to
-// 2^18, and 0.24-0.35 ms for one granule aligned to 2^17.
+// bench_iova's BM_GapTreeFailingBeyondTheLanes measures five kinds among
+// 1e5 near misses (docs/performance.md): about 0.2 us each for a
+// size-aligned power of two, 2^17 + 1 granules aligned to 2^18, 2^17
+// aligned to 2^16 and 1 GiB aligned to 2 MiB (0.23 ms for the last two
+// before the shortfalls), and 0.22-0.35 ms for one granule aligned to 2^17.
 //
 // Why 16-bit lanes: summaries change on almost every insert and erase (in
 // W1 the gap an allocation lands in is the unique per-order maximum of its
@@ -151,8 +158,8 @@
 //   overlapping(lo, hi)     O(h·(k/B + 1) + k) for k results
 //
 // Memory: leaves are (first, last) pairs, 16 B per entry; per leaf the parent
-// keeps 80 B of child pointer, key and summary (about 3.1 B per entry with
-// 32-entry leaves 80% full). A tree that shrinks gives its chunks back as
+// keeps 112 B of child pointer, key and summary, 32 B of it the shortfalls
+// (about 4.4 B per entry with 32-entry leaves 80% full). A tree that shrinks gives its chunks back as
 // it goes (node_pool.h, "So the pool compacts"). Measured per live
 // allocation in docs/performance.md.
 //
@@ -160,6 +167,7 @@
 // concurrent readers are safe when no thread writes.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -243,6 +251,10 @@ class GapTree {
 
   // Where `query` fits under its policy, or nothing when no gap can hold it.
   [[nodiscard]] std::optional<std::uint64_t> search(const Query& query) const;
+  // The same, and how many leaves it entered: its cost, which tests bound
+  // for the exact requests (a few boundary leaves whatever the tree's size)
+  // and benchmarks report.
+  [[nodiscard]] std::optional<std::uint64_t> search(const Query& query, std::uint32_t& leaves) const;
 
   // search(), then inserts an entry there: one descent instead of two.
   std::optional<std::uint64_t> allocate(const Query& query);
@@ -264,7 +276,7 @@ class GapTree {
   // Whether the summaries decide (size, order) exactly (see the design
   // comment); when not, searches stay correct but may visit near misses.
   [[nodiscard]] static bool exact(std::uint64_t size, std::uint32_t order) {
-    return order == 0 || (order <= kLanes && size <= kLaneCap) || block_exact(size, order);
+    return order <= kLanes || block_exact(size, order);
   }
   // A size-aligned request beyond the lanes (2^(order-1) < size <=
   // 2^order, size > kLaneCap: the DMA API's alignment), decided by the
@@ -316,6 +328,8 @@ class GapTree {
   [[nodiscard]] inline const std::uint64_t* next_fits(const Node* n) const;
   [[nodiscard]] inline std::uint16_t* lanes(Node* n) const;  // kLanes per slot
   [[nodiscard]] inline const std::uint16_t* lanes(const Node* n) const;
+  [[nodiscard]] inline std::uint16_t* shortfalls(Node* n) const;  // kLanes per slot
+  [[nodiscard]] inline const std::uint16_t* shortfalls(const Node* n) const;
   [[nodiscard]] bool may_fit(const Node* n, std::uint32_t i, const Window& w) const;
   void shift_slots(Node* n, std::uint32_t from, std::uint32_t to, std::uint32_t count) const;
   void copy_slots(Node* dst, std::uint32_t dpos, const Node* src, std::uint32_t spos, std::uint32_t count) const;
@@ -340,6 +354,7 @@ class GapTree {
   // Summaries.
   void leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) const;
   void inner_summary(const Node* n, Summary& out) const;
+  void shortfall_row(const Node* n, std::uint64_t g, std::array<std::uint16_t, kLanes>& out) const;
   void child_summary(const Node* child, std::uint64_t lo, Summary& out) const;
   inline void read_slot(const Node* n, std::uint32_t i, Summary& out) const;
   void write_slot(Node* n, std::uint32_t i, const Summary& s) const;
@@ -347,6 +362,8 @@ class GapTree {
   [[nodiscard]] static bool same(const Summary& a, const Summary& b);
   void propagate(const Path& path, Summary& fresh) const;
   void propagate_blocks(const Path& path, std::uint64_t blk, std::uint64_t next_fit) const;
+  void propagate_shortfalls(const Path& path, std::uint64_t gap,
+                            const std::array<std::uint16_t, kLanes>& fresh_row) const;
   void raise_leaf(const Path& path, std::uint64_t a, std::uint64_t b, std::uint64_t below, std::uint64_t above) const;
   void refresh_gap_owner(std::uint64_t pfn, std::uint64_t gap_start);
   void recompute_gap_owner(std::uint64_t pfn);
@@ -379,7 +396,8 @@ class GapTree {
   void move_slots(Node* dst, std::uint32_t dpos, Node* src, std::uint32_t spos, std::uint32_t count) const;
 
   // Searches; `path`, when given, records the descent that succeeds.
-  [[nodiscard]] std::optional<std::uint64_t> search_path(const Query& query, Path* path) const;
+  [[nodiscard]] std::optional<std::uint64_t> search_path(const Query& query, Path* path, std::uint32_t* leaves) const;
+  [[nodiscard]] std::optional<std::uint64_t> search_window(Window& w, Policy policy, Path* path) const;
   static void note(Path* path, std::uint32_t d, const Node* n, std::uint32_t i, std::uint64_t lo);
   static void note_leaf(Path* path, std::uint32_t d, const Node* leaf, std::uint64_t lo);
   bool search_down(const Node* n, std::uint64_t lo, const Window& w, std::uint64_t& out, Path* path,
