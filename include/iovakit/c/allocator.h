@@ -7,12 +7,12 @@
  * driver). The full description (data structure, complexity, memory, the
  * fast path) is the header comment of iovakit/iova/allocator.h; in short:
  * a B+-tree of the occupied ranges whose nodes summarise the free gaps, so
- * that an allocation, successful or not, costs O(log n) (up to 65535
- * granules aligned to at most 2^16, or size-aligned at any size; another
- * aligned request past those, such as 1 GiB aligned to 2 MiB or a page
- * aligned to 512 MiB, may cost one descent per near-miss gap, see "Exact
- * means" there), and nothing is ever placed in a reserved range or outside
- * the usable list.
+ * that an allocation, successful or not, costs O(log n) (any size aligned
+ * to at most 2^16 granules, or size-aligned at any size; another aligned
+ * request past those, such as a page aligned to 512 MiB or 3 GiB aligned
+ * to 1 GiB, may cost one descent per near-miss gap, see "Exact means"
+ * there), and nothing is ever placed in a reserved range or outside the
+ * usable list.
  *
  * Addresses and sizes are bytes. Ranges are inclusive [first, last], as in
  * the kernel's struct vfio_iova_range. The handle is opaque. Every function

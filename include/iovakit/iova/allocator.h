@@ -48,18 +48,17 @@
 // below a limit is again a walk, and two nodes per region); a buddy
 // allocator (exact for power-of-two sizes only).
 //
-// Exact means: any size with alignment 1 granule; sizes up to 65535 granules
-// (256 MiB with 4 KiB granules) with alignments up to 2^16 granules; and a
-// size-aligned request of any size, one aligned to its size rounded up to a
-// power of two (a 1 GiB region aligned to 1 GiB; AllocRequest::dma() of
-// any size, such as 2^17 + 1 granules aligned to 2^18). The other aligned
-// requests past the lanes, a size past 65535 granules aligned to less than
-// its size rounded up to a power of two (1 GiB aligned to 2 MiB), or an
-// alignment past 2^16 granules that is not the size's (a page aligned to
-// 2^17 granules), are still placed correctly, but their summaries are a
+// Exact means: any size at an alignment up to 2^16 granules (256 MiB with
+// 4 KiB granules; past 65535 granules through the shortfalls, such as 1
+// GiB aligned to 2 MiB); and a size-aligned request of any size, one
+// aligned to its size rounded up to a power of two (a 1 GiB region aligned
+// to 1 GiB; AllocRequest::dma() of any size, such as 2^17 + 1 granules
+// aligned to 2^18). The other aligned requests, at an alignment past 2^16
+// granules that is not the size's (a page aligned to 2^17 granules, 3 GiB
+// aligned to 1 GiB), are still placed correctly, but their summaries are a
 // necessary condition only: each near miss (a gap long enough, not
 // aligned enough) costs one extra descent, and there can be one per gap
-// (0.24-0.35 ms for a failing request among 1e5 of them,
+// (0.22-0.35 ms for a failing request among 1e5 of them,
 // docs/performance.md). GapTree::exact() decides which is which.
 //
 // Units: the allocator works in granules (Options::granule, 4 KiB by
