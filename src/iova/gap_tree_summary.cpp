@@ -469,24 +469,22 @@ void GapTree::propagate_shortfalls(const Path& path, std::uint64_t gap, const La
 // `above` granules (0: none). Only the length classes can vanish: a class of
 // a replaced gap stays when another gap of the leaf still has it, and the
 // scan for those stops as soon as both are found (most leaves repeat their
-// few classes; a full pass cost about 330 instructions per erase). A leaf
-// with a gap longer than the lane cap, before or after, is recomputed
-// instead: the blocks (and next_fit) of a replaced gap could vanish, and
-// its shortfalls follow its largest gap and every fit in it.
+// few classes; a full pass cost about 330 instructions per erase). When the
+// grown gap is longer than the lane cap the leaf is recomputed instead: a
+// replaced gap may have been long too, and its blocks (and next_fit) and
+// its part in the shortfalls could vanish. A shorter grown gap replaced
+// only short gaps, which have neither.
 void GapTree::raise_leaf(const Path& path, std::uint64_t a, std::uint64_t b, std::uint64_t below,
                          std::uint64_t above) const {
   Summary s;  // NOLINT(cppcoreguidelines-pro-type-member-init): read_slot or leaf_summary fills it
   const Node* leaf = path.leaf;
-  const Node* slot_node = path.node[path.depth - 1];
-  const std::uint32_t slot = path.index[path.depth - 1];
-  const std::uint64_t length = b - a + 1;
-  // The replaced gaps were the leaf's, so the slot's max_gap covers them.
-  if (std::max(length, max_gaps(slot_node)[slot]) > kLaneCap) [[unlikely]] {
+  const std::uint64_t length = b - a + 1;  // at least below and above
+  if (length > kLaneCap) [[unlikely]] {
     leaf_summary(leaf, path.leaf_lo, s);
     propagate(path, s);
     return;
   }
-  read_slot(slot_node, slot, s);
+  read_slot(path.node[path.depth - 1], path.index[path.depth - 1], s);
   s.gap = std::max(s.gap, length);
   raise_lanes(s.lanes, a, length);
   const std::uint64_t grown = std::uint64_t{1} << floor_log2(length);

@@ -142,8 +142,8 @@
 // both bounded constants):
 //
 //   find / lower_bound      O(h·F + log B)
-//   search (any policy)     O(h·F + B) when exact (within the lanes, or
-//                           size-aligned): at most two
+//   search (any policy)     O(h·F + B) when exact (aligned to at most 2^16
+//                           granules, or size-aligned): at most two
 //                           boundary paths for the window plus one descent
 //                           into a subtree whose summary guarantees the fit;
 //                           a failure is decided from the summaries on the
