@@ -261,15 +261,20 @@ void GapTree::inner_summary(const Node* n, Summary& out) const {
 }
 
 // The shortfalls of a slot whose children are n's and whose largest gap is
-// g: zero unless g is past the lane cap.
-void GapTree::shortfall_row(const Node* n, std::uint64_t g, Lanes& out) const {
+// g: zero unless g is past the lane cap. Child `changed`, when given, is
+// taken to have the largest gap `changed_gap` instead of its stored one
+// (propagate_shortfalls runs before propagate() writes it).
+void GapTree::shortfall_row(const Node* n, std::uint64_t g, Lanes& out, std::uint32_t changed,
+                            std::uint64_t changed_gap) const {
   out = Lanes{};
   if (g <= kLaneCap) return;
   Shortfalls acc;
   const std::uint64_t* gaps = max_gaps(n);
   for (std::uint32_t c = 0; c < n->count; ++c) {
+    const std::uint64_t h = c == changed ? changed_gap : gaps[c];
+    if (h <= kLaneCap) continue;
     const std::uint16_t* short_row = shortfalls(n) + std::size_t{c} * kLanes;
-    if (gaps[c] > kLaneCap) acc.add_long(g, gaps[c], load_lanes(short_row), load_lanes(short_row + kVecLanes));
+    acc.add_long(g, h, load_lanes(short_row), load_lanes(short_row + kVecLanes));
   }
   acc.store(out);
 }
@@ -451,14 +456,7 @@ void GapTree::propagate_shortfalls(const Path& path, std::uint64_t gap, const La
       // parent's row is its row, or none.
       if (g <= kLaneCap) row = Lanes{};
     } else {
-      Shortfalls acc;
-      for (std::uint32_t c = 0; c < parent->count; ++c) {
-        const std::uint64_t h = c == i ? gap : gaps[c];
-        if (h <= kLaneCap) continue;
-        const std::uint16_t* r = shortfalls(parent) + std::size_t{c} * kLanes;
-        acc.add_long(g, h, load_lanes(r), load_lanes(r + kVecLanes));
-      }
-      acc.store(row);
+      shortfall_row(parent, g, row, i, gap);
     }
     gap = g;
   }

@@ -354,7 +354,8 @@ class GapTree {
   // Summaries.
   void leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) const;
   void inner_summary(const Node* n, Summary& out) const;
-  void shortfall_row(const Node* n, std::uint64_t g, std::array<std::uint16_t, kLanes>& out) const;
+  void shortfall_row(const Node* n, std::uint64_t g, std::array<std::uint16_t, kLanes>& out,
+                     std::uint32_t changed = UINT32_MAX, std::uint64_t changed_gap = 0) const;
   void child_summary(const Node* child, std::uint64_t lo, Summary& out) const;
   inline void read_slot(const Node* n, std::uint32_t i, Summary& out) const;
   void write_slot(Node* n, std::uint32_t i, const Summary& s) const;
