@@ -377,7 +377,7 @@ std::string GapTree::check_node(const Node* n, std::uint64_t lo, bool is_root, s
     Summary want;  // NOLINT(cppcoreguidelines-pro-type-member-init): filled below
     Summary got;   // NOLINT(cppcoreguidelines-pro-type-member-init): filled below
     child_summary(c, clo, want);
-    read_slot(n, i, got);
+    read_slot(n, i, got, true);
     if (!same(want, got)) {
       for (std::uint32_t l = 0; l < kLanes; ++l) {
         if (want.lanes[l] != got.lanes[l]) {
@@ -387,6 +387,10 @@ std::string GapTree::check_node(const Node* n, std::uint64_t lo, bool is_root, s
         if (want.shortfalls[l] != got.shortfalls[l]) {
           return fmt::format("stale summary at height {} slot {}: shortfall {} is {:#x}, recomputed {:#x}", n->height,
                              i, l, got.shortfalls[l], want.shortfalls[l]);
+        }
+        if (want.anchors[l] != got.anchors[l]) {
+          return fmt::format("stale summary at height {} slot {}: anchor {} is {:#x}, recomputed {:#x}", n->height, i,
+                             l, got.anchors[l], want.anchors[l]);
         }
       }
       return fmt::format(

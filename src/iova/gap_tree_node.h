@@ -38,8 +38,14 @@ using Lanes = std::array<std::uint16_t, GapTree::kLanes>;
 // An inner node's rows of one 64-bit word per child: highs, children, masks,
 // max_gaps, blocks, next_fits. The lanes follow them.
 constexpr std::size_t kScalarRows = 6;
-// Then rows of kLanes 16-bit values per child: lanes, shortfalls.
-constexpr std::size_t kLaneRows = 2;
+// Then rows of kLanes 16-bit values per child: lanes, shortfalls, anchors.
+constexpr std::size_t kLaneRows = 3;
+
+// Bit 0 of a blocks row (whose bits below kBlockMin are otherwise unused):
+// the slot's anchors row is not all zero. Then one test of the blocks on
+// the update path passes over the blocks, next_fits and anchors rows
+// together (propagate), and the anchors cost W1 nothing there.
+constexpr std::uint64_t kHasAnchors = 1;
 
 inline std::uint64_t low_mask(std::uint32_t bits) {
   return bits >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << bits) - 1;
@@ -73,11 +79,13 @@ inline void prefetch_lines(const void* p, std::size_t bytes) {
 // Node header. A leaf is followed by firsts[leaf_cap] and lasts[leaf_cap];
 // an inner node by arrays of fanout elements: highs, children, masks (length
 // classes), max_gaps, blocks (aligned block orders), next_fits, then
-// lanes[fanout][kLanes] and shortfalls[fanout][kLanes]. The lanes of one
-// child are contiguous (32 bytes) so that the maximum over children is a
-// loop of vector max operations. The shortfalls come last: only a slot
-// whose largest gap is past the lane cap has any, so W1 never reads them
-// and they cost it no cache line.
+// lanes[fanout][kLanes], shortfalls[fanout][kLanes] and
+// anchors[fanout][kLanes]. The lanes of one child are contiguous (32 bytes)
+// so that the maximum over children is a loop of vector max operations. The
+// shortfalls and anchors come last: only a slot with a gap past the lane
+// cap has shortfalls, and only one with a gap across a multiple of 2^17
+// granules has anchors, so W1 almost never reads them and they cost it no
+// cache line.
 struct GapTree::Node {
   std::uint32_t count = 0;
   std::uint32_t height = 0;    // 0 for leaves
@@ -94,6 +102,7 @@ struct GapTree::Summary {
   std::uint64_t next_fit;
   gap_tree_impl::Lanes lanes;
   gap_tree_impl::Lanes shortfalls;  // all zero unless gap > kLaneCap
+  gap_tree_impl::Lanes anchors;     // all zero unless a gap crosses a multiple of 2^kAnchorMin
 };
 
 // Only node/index/lo[0 .. depth) are meaningful; the arrays are left
@@ -120,6 +129,8 @@ struct GapTree::Window {
   bool lanes_exact = false;       // order >= 1, within the lanes (GapTree::exact)
   bool blocks_exact = false;      // GapTree::block_exact(size, order): blocks and next_fits decide
   bool shortfalls_exact = false;  // order 1..kLanes, size past the lane cap: max_gaps and shortfalls decide
+  bool anchors_exact = false;     // GapTree::anchor_exact(size, order): blocks and anchors decide
+  std::uint32_t anchor = 0;       // anchors index for order (>= kAnchorMin), clamped to the last
   bool exact = false;             // one of the above, or order 0 (max_gaps decide): GapTree::exact
   // Leaves entered so far, the search's cost measure (GapTree::search). A
   // search holds its Window on its stack, so counting in a const search
@@ -157,18 +168,36 @@ inline std::uint16_t* GapTree::shortfalls(Node* n) const { return lanes(n) + std
 inline const std::uint16_t* GapTree::shortfalls(const Node* n) const {
   return lanes(n) + std::size_t{fanout_} * kLanes;
 }
+inline std::uint16_t* GapTree::anchors(Node* n) const { return lanes(n) + 2 * std::size_t{fanout_} * kLanes; }
+inline const std::uint16_t* GapTree::anchors(const Node* n) const {
+  return lanes(n) + 2 * std::size_t{fanout_} * kLanes;
+}
 
 // Inline: raise_leaf reads a slot on every erase. The lanes are copied with
 // memcpy of a constant size, which GCC turns into two vector moves
-// (std::copy_n became a call to memmove).
-inline void GapTree::read_slot(const Node* n, std::uint32_t i, Summary& out) const {
+// (std::copy_n became a call to memmove). The shortfalls and anchors are
+// read only when the slot's largest gap and blocks say they may be nonzero
+// (they are zero otherwise, which check() verifies against the stored
+// rows with `full`): each is a cache line of its own that the update path
+// of a W1 erase would otherwise fetch (measured: about 5% of a pair at N =
+// 1e6).
+inline void GapTree::read_slot(const Node* n, std::uint32_t i, Summary& out, bool full) const {
   out.high = highs(n)[i];
   out.mask = masks(n)[i];
   out.gap = max_gaps(n)[i];
   out.blocks = blocks(n)[i];
   out.next_fit = next_fits(n)[i];
   std::memcpy(out.lanes.data(), lanes(n) + (std::size_t{i} * kLanes), sizeof(gap_tree_impl::Lanes));
-  std::memcpy(out.shortfalls.data(), shortfalls(n) + (std::size_t{i} * kLanes), sizeof(gap_tree_impl::Lanes));
+  if (full || out.gap > kLaneCap) {
+    std::memcpy(out.shortfalls.data(), shortfalls(n) + (std::size_t{i} * kLanes), sizeof(gap_tree_impl::Lanes));
+  } else {
+    out.shortfalls = gap_tree_impl::Lanes{};
+  }
+  if (full || (out.blocks & gap_tree_impl::kHasAnchors) != 0) {
+    std::memcpy(out.anchors.data(), anchors(n) + (std::size_t{i} * kLanes), sizeof(gap_tree_impl::Lanes));
+  } else {
+    out.anchors = gap_tree_impl::Lanes{};
+  }
 }
 
 inline GapTree::Entry GapTree::leaf_entry(const Node* leaf, std::uint32_t pos) const {

@@ -113,7 +113,9 @@ std::optional<std::uint64_t> GapTree::search_path(const Query& query, Path* path
   w.blocks_exact = block_exact(w.size, w.order);
   w.lanes_exact = w.order >= 1 && w.order <= kLanes && w.size <= kLaneCap;
   w.shortfalls_exact = w.order >= 1 && w.order <= kLanes && w.size > kLaneCap && !w.blocks_exact;
-  w.exact = w.order == 0 || w.lanes_exact || w.blocks_exact || w.shortfalls_exact;
+  w.anchors_exact = anchor_exact(w.size, w.order);
+  w.anchor = w.order >= kAnchorMin ? std::min(w.order, kAnchorMax) - kAnchorMin : 0;
+  w.exact = w.order == 0 || w.lanes_exact || w.blocks_exact || w.shortfalls_exact || w.anchors_exact;
   if (w.size == 0 || w.low > w.high || w.high - w.low < w.size - 1) return std::nullopt;
   const std::optional<std::uint64_t> at = search_window(w, query.policy, path);
   if (leaves != nullptr) *leaves = w.leaves;
@@ -193,17 +195,30 @@ bool shortfalls_hold(std::uint64_t gap, std::uint16_t shortfall, std::uint64_t s
   return gap >= size && gap - shortfall >= size;
 }
 
+// Whether a subtree with these blocks and this anchor at the request's
+// order holds a size up to the lane cap at an order past the lanes (up to
+// kAnchorMax; past it, with the last anchor, a necessary condition): a gap
+// of block order >= order holds it at an aligned block, and a gap of a
+// lower order holds at most one multiple of 2^order, its anchor, from
+// which the anchor row keeps what fits.
+bool anchors_hold(std::uint64_t blocks, std::uint16_t anchor, std::uint64_t size, std::uint32_t order) {
+  return (blocks >> order) != 0 || anchor >= size;
+}
+
 }  // namespace
 
-// Whether child i of n can hold the request: exact within the lanes and for
-// size-aligned requests (see GapTree::exact), a necessary condition beyond
-// them.
+// Whether child i of n can hold the request: exact where GapTree::exact
+// says so, a necessary condition elsewhere.
 bool GapTree::may_fit(const Node* n, std::uint32_t i, const Window& w) const {
   // Within the lanes, a lane at the request's size implies a gap that long.
   if (w.order == 0) return max_gaps(n)[i] >= w.size;
   if (w.blocks_exact) return blocks_hold(blocks(n)[i], next_fits(n)[i], w.size, w.order);
   if (w.shortfalls_exact)
     return shortfalls_hold(max_gaps(n)[i], shortfalls(n)[std::size_t{i} * kLanes + w.lane], w.size);
+  const bool anchored = w.order >= kAnchorMin && w.size <= kLaneCap;
+  if (anchored && !anchors_hold(blocks(n)[i], anchors(n)[std::size_t{i} * kLanes + w.anchor], w.size, w.order))
+    return false;
+  if (w.anchors_exact) return true;
   if (lanes(n)[std::size_t{i} * kLanes + w.lane] < w.lane_need) return false;
   return w.lanes_exact || max_gaps(n)[i] >= w.size;
 }
@@ -286,6 +301,10 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
       const std::uint64_t* g = max_gaps(n);
       const std::uint16_t* sf = shortfalls(n);
       while (i > 0 && !shortfalls_hold(g[i - 1], sf[std::size_t{i - 1} * kLanes + w.lane], w.size)) --i;
+    } else if (w.anchors_exact) {
+      const std::uint64_t* b = blocks(n);
+      const std::uint16_t* an = anchors(n);
+      while (i > 0 && !anchors_hold(b[i - 1], an[std::size_t{i - 1} * kLanes + w.anchor], w.size, w.order)) --i;
     } else {
       const std::uint16_t* lane = lanes(n) + std::size_t{i - 1} * kLanes + w.lane;
       while (i > 0 && *lane < w.lane_need) {

@@ -262,7 +262,11 @@ INSTANTIATE_TEST_SUITE_P(
                       // Sizes past the lane cap at orders within the lanes,
                       // among gaps past the cap everywhere: exact again,
                       // through the shortfalls rows.
-                      RandomCase{"shortfalls", (1ULL << 21) - 1, 0, {4, 4}, 1ULL << 17, 16, 7, 0, 1ULL << 21}),
+                      RandomCase{"shortfalls", (1ULL << 21) - 1, 0, {4, 4}, 1ULL << 17, 16, 7, 0, 1ULL << 21},
+                      // Small sizes at alignments past the lanes, among gaps
+                      // across multiples of 2^17 everywhere: exact again,
+                      // through the anchors rows.
+                      RandomCase{"anchors", (1ULL << 26) - 1, 0, {4, 4}, 300, 25, 8, 0, 1ULL << 26}),
     [](const ::testing::TestParamInfo<RandomCase>& param_info) { return std::string(param_info.param.name); });
 
 TEST(GapTree, WholeSpaceAtOneByteGranules) {
@@ -366,7 +370,10 @@ TEST(GapTree, ExactnessOfTheSummaries) {
       {0xffff, 16, true},             // the lanes' corner
       {0x10000, 1, true},             // a size past the lane cap: the shortfalls
       {1ULL << 40, 16, true},         //
-      {1, 17, false},                 // an alignment past the last lane
+      {1, 17, true},                  // an alignment past the last lane: the anchors
+      {0xffff, 32, true},             //
+      {1, 33, false},                 // past the last anchor
+      {0x10000, 17, false},           // 2^16 at 2^17: past the cap, half its alignment
       {0x10000, 16, true},            // a size-aligned power of two: the blocks
       {1ULL << 30, 30, true},         //
       {1ULL << 63, 63, true},         //
@@ -470,6 +477,70 @@ TEST(GapTree, ShortfallsSkipNearMisses) {
             << r.size << " + " << extra << " at order " << r.order << " policy " << static_cast<int>(p);
       }
     }
+  }
+}
+
+// Small sizes at alignments past the lanes, among 2,000 near misses: in
+// each period of 2^k granules, one entry on the multiple of 2^k, then a gap
+// of size + 2^(k-1) granules (long enough, but without a multiple of 2^k),
+// then an entry up to the next period. The gap of one period in the middle
+// starts on its multiple and is 5 granules longer than the size. The
+// anchors rows let every policy find that one, and fail a request one
+// granule over, entering no more leaves than the window's boundaries and
+// the answer's (with the lanes alone, every near miss was entered).
+TEST(GapTree, AnchorsSkipNearMisses) {
+  constexpr std::uint64_t kGaps = 2000;
+  constexpr std::uint64_t kHit = 1000;
+  struct Request {
+    std::uint64_t size;
+    std::uint32_t order;
+  };
+  const Request requests[] = {
+      {1, 17},       // a page aligned to 512 MiB (4 KiB granules)
+      {100, 20},     //
+      {0xfff0, 24},  // near the lane cap
+      {4096, 32},    // the last anchor
+  };
+  for (const Request& r : requests) {
+    GapTree tree((1ULL << 48) - 1, GapTree::Tuning{4, 4});
+    const std::uint64_t period = std::uint64_t{1} << r.order;
+    for (std::uint64_t i = 0; i < kGaps; ++i) {
+      const std::uint64_t s = (i + 1) * period;
+      const std::uint64_t gap_end = i == kHit ? s + r.size + 4 : s + r.size + (period / 2);
+      if (i != kHit) tree.insert({s, s, false});  // the gap starts at s + 1
+      tree.insert({gap_end + 1, s + period - 1, false});
+    }
+    ASSERT_EQ(tree.check(), "");
+    const std::uint64_t hit = (kHit + 1) * period;
+    for (const Policy p : {Policy::kTopDown, Policy::kFirstFit, Policy::kBestFit}) {
+      GapTree::Query q;
+      q.order = r.order;
+      q.low = period;  // not the free bottom [0, period - 1]
+      q.high = ((kGaps + 1) * period) - 1;
+      q.policy = p;
+      for (const std::uint64_t extra : {std::uint64_t{0}, std::uint64_t{5}, std::uint64_t{6}}) {
+        q.size = r.size + extra;
+        ASSERT_TRUE(GapTree::exact(q.size, q.order));
+        std::uint32_t leaves = 0;
+        const auto got = tree.search(q, leaves);
+        EXPECT_EQ(got, extra <= 5 ? std::optional<std::uint64_t>(hit) : std::nullopt)
+            << r.size << " + " << extra << " at order " << r.order << " policy " << static_cast<int>(p);
+        EXPECT_LE(leaves, kExactLeaves[static_cast<int>(p)])
+            << r.size << " + " << extra << " at order " << r.order << " policy " << static_cast<int>(p);
+      }
+    }
+    // Freeing the hit gap's upper entry grows it into a long gap that
+    // still holds the multiple; allocating at it splits the gap again.
+    ASSERT_TRUE(tree.erase(hit + r.size + 5).has_value());
+    ASSERT_EQ(tree.check(), "");
+    tree.insert({hit, hit, false});
+    ASSERT_EQ(tree.check(), "");
+    GapTree::Query q;
+    q.size = r.size;
+    q.order = r.order;
+    q.low = period;
+    q.high = ((kGaps + 1) * period) - 1;
+    EXPECT_FALSE(tree.search(q).has_value());
   }
 }
 

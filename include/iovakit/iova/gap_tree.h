@@ -21,12 +21,16 @@
 //   mask        bit c set when some gap's length L has floor(log2 L) == c
 //   blocks      bit m (m >= 16) set when some gap holds a block of 2^m
 //               granules aligned to 2^m, and none of 2^(m+1) (the gap's
-//               block order is m)
+//               block order is m); bit 0 set when the anchors are not all
+//               zero (a flag for the update path)
 //   next_fit    max over gaps with a blocks bit, of block order m, of the
 //               largest size that fits in the gap aligned to 2^(m+1)
 //   shortfall[k-1]  for k = 1..16, when max_gap G is past the lane cap:
 //               G - the largest fit at 2^k of the long gaps (those past
 //               the cap); zero when G is not
+//   anchor[k-17]  for k = 17..32: min(65535, max over gaps [a, b] whose
+//               anchor p (the point of the gap with the most trailing
+//               zeros) is a multiple of 2^k, of b - p + 1)
 //
 // The lanes make aligned searches exact: a subtree can hold (size s, order
 // k) iff lane[k-1] >= s, for every s up to 65535 granules (256 MiB with 4 KiB
@@ -63,30 +67,39 @@
 // had a long gap (in W1 the lowest leaf, whose gap starts at 0 and wastes
 // nothing: its rows stay zero).
 //
-// The aligned requests left, those past the lanes' orders that are not
-// size-aligned, see the summaries as a necessary condition only: still
-// correct, but each near miss (a gap long enough, not aligned enough)
-// costs one extra descent. They are of two kinds:
-//   * a size past the alignment, at an alignment past 2^16 granules (3 GiB
-//     aligned to 1 GiB with 4 KiB granules): the shortfalls would need
-//     more than 16 bits there (the loss to alignment reaches 2^k - 1).
-//   * an alignment past 2^16 granules with a size that does not round up
-//     to it (a page aligned to 2^17 granules, 2^20 granules aligned to
-//     2^17). For a size s <= 2^k at 2^k there is a cheaper way than 64-bit
-//     fits per order: a gap has exactly one point p with the most trailing
-//     zeros (two multiples of 2^t have a multiple of 2^(t+1) between them),
-//     and it holds (s, k) iff its block order is >= k, or tz(p) >= k and
-//     the gap's end - p + 1 >= s (a gap of block order below k has at most
-//     one multiple of 2^k, and that is p). So a subtree needs, per order k
-//     > 16, the largest end - p + 1 over its gaps with tz(p) >= k: capped
-//     at 16 bits for k = 17..32, 32 B per slot, exact up to 65535 granules
-//     at alignments up to 2^32; only gaps that cross a multiple of 2^17
-//     contribute, so like the blocks it would change rarely. Not built.
-// bench_iova's BM_GapTreeFailingBeyondTheLanes measures five kinds among
+// The anchors make small sizes exact at alignments past the lanes. A gap
+// [a, b] has exactly one anchor p, its point with the most trailing zeros
+// (two multiples of 2^t have a multiple of 2^(t+1) between them), and for
+// s <= 2^k it holds (s, k) iff its block order is >= k, or tz(p) >= k and
+// b - p + 1 >= s (a gap of block order below k holds at most one multiple
+// of 2^k, and that is p). So a slot keeps, per order k = 17..32, the
+// largest b - p + 1 over its gaps with tz(p) >= k, capped at 65535: with
+// the blocks it decides every size up to the cap at alignments 2^17..2^32
+// granules (a page aligned to 1 GiB with 4 KiB granules). Only gaps that
+// cross a multiple of 2^17 have an anchor that counts, so like the blocks
+// the rows change rarely (in W1, when a leaf spanning such a multiple
+// changes, about 1% of them) and are propagated on their own; a parent
+// takes the lane-wise maximum.
+//
+// The aligned requests left see the summaries as a necessary condition
+// only: still correct, but each near miss (a gap long enough, not aligned
+// enough) costs one extra descent. They are:
+//   * a size past the lane cap and past half its alignment, at an alignment
+//     past 2^16 granules, that is not size-aligned (3 GiB aligned to 1 GiB
+//     with 4 KiB granules): the shortfalls would need more than 16 bits
+//     there (the loss to alignment reaches 2^k - 1);
+//   * a size past the lane cap at most half its alignment past 2^16
+//     (2^17 granules aligned to 2^19): the anchors saturate at the cap;
+//   * a size up to the cap at an alignment past 2^32 granules: the anchors
+//     of 2^32 are the filter, so a near miss is a gap whose anchor is a
+//     multiple of 2^32 but not of the alignment: at most one per 2^32
+//     granules of the window.
+// bench_iova's BM_GapTreeFailingBeyondTheLanes measures six kinds among
 // 1e5 near misses (docs/performance.md): about 0.2 us each for a
 // size-aligned power of two, 2^17 + 1 granules aligned to 2^18, 2^17
-// aligned to 2^16 and 1 GiB aligned to 2 MiB (0.23 ms for the last two
-// before the shortfalls), and 0.22-0.35 ms for one granule aligned to 2^17.
+// aligned to 2^16, 1 GiB aligned to 2 MiB (0.23 ms for the last two
+// before the shortfalls) and one granule aligned to 2^17 (0.22-0.35 ms
+// before the anchors).
 //
 // Why 16-bit lanes: summaries change on almost every insert and erase (in
 // W1 the gap an allocation lands in is the unique per-order maximum of its
@@ -143,7 +156,8 @@
 //
 //   find / lower_bound      O(h·F + log B)
 //   search (any policy)     O(h·F + B) when exact (aligned to at most 2^16
-//                           granules, or size-aligned): at most two
+//                           granules, size-aligned, or up to 65535
+//                           granules at up to 2^32): at most two
 //                           boundary paths for the window plus one descent
 //                           into a subtree whose summary guarantees the fit;
 //                           a failure is decided from the summaries on the
@@ -158,9 +172,10 @@
 //   overlapping(lo, hi)     O(h·(k/B + 1) + k) for k results
 //
 // Memory: leaves are (first, last) pairs, 16 B per entry; per leaf the parent
-// keeps 112 B of child pointer, key and summary, 32 B of it the shortfalls
-// (about 4.4 B per entry with 32-entry leaves 80% full). A tree that shrinks gives its chunks back as
-// it goes (node_pool.h, "So the pool compacts"). Measured per live
+// keeps 144 B of child pointer, key and summary, 64 B of it the shortfalls
+// and anchors (about 5.6 B per entry with 32-entry leaves 80% full). A tree
+// that shrinks gives its chunks back as it goes (node_pool.h, "So the pool
+// compacts"). Measured per live
 // allocation in docs/performance.md.
 //
 // Thread safety: none. Const member functions do not modify anything, so
@@ -210,6 +225,10 @@ class GapTree {
   // Summary blocks: the orders m >= kBlockMin for which some gap holds a
   // block of 2^m granules aligned to 2^m (below it the lanes decide).
   static constexpr std::uint32_t kBlockMin = 16;
+  // Summary anchors: alignment orders kAnchorMin..kAnchorMax, values capped
+  // at kLaneCap.
+  static constexpr std::uint32_t kAnchorMin = kLanes + 1;
+  static constexpr std::uint32_t kAnchorMax = kLanes + kLanes;
 
   // An occupied range of granules [first, last].
   struct Entry {
@@ -276,7 +295,7 @@ class GapTree {
   // Whether the summaries decide (size, order) exactly (see the design
   // comment); when not, searches stay correct but may visit near misses.
   [[nodiscard]] static bool exact(std::uint64_t size, std::uint32_t order) {
-    return order <= kLanes || block_exact(size, order);
+    return order <= kLanes || block_exact(size, order) || anchor_exact(size, order);
   }
   // A size-aligned request beyond the lanes (2^(order-1) < size <=
   // 2^order, size > kLaneCap: the DMA API's alignment), decided by the
@@ -284,6 +303,11 @@ class GapTree {
   [[nodiscard]] static bool block_exact(std::uint64_t size, std::uint32_t order) {
     return order >= kBlockMin && order < 64 && size > kLaneCap && size <= std::uint64_t{1} << order &&
            size > std::uint64_t{1} << (order - 1);
+  }
+  // A size up to the lane cap at an alignment past the lanes, up to 2^32
+  // granules, decided by the blocks and anchors.
+  [[nodiscard]] static bool anchor_exact(std::uint64_t size, std::uint32_t order) {
+    return order >= kAnchorMin && order <= kAnchorMax && size <= kLaneCap;
   }
   [[nodiscard]] std::uint32_t height() const;
   // Bytes held for nodes: live nodes, and in a large tree the rest of its
@@ -330,6 +354,8 @@ class GapTree {
   [[nodiscard]] inline const std::uint16_t* lanes(const Node* n) const;
   [[nodiscard]] inline std::uint16_t* shortfalls(Node* n) const;  // kLanes per slot
   [[nodiscard]] inline const std::uint16_t* shortfalls(const Node* n) const;
+  [[nodiscard]] inline std::uint16_t* anchors(Node* n) const;  // kLanes per slot
+  [[nodiscard]] inline const std::uint16_t* anchors(const Node* n) const;
   [[nodiscard]] bool may_fit(const Node* n, std::uint32_t i, const Window& w) const;
   void shift_slots(Node* n, std::uint32_t from, std::uint32_t to, std::uint32_t count) const;
   void copy_slots(Node* dst, std::uint32_t dpos, const Node* src, std::uint32_t spos, std::uint32_t count) const;
@@ -357,7 +383,7 @@ class GapTree {
   void shortfall_row(const Node* n, std::uint64_t g, std::array<std::uint16_t, kLanes>& out,
                      std::uint32_t changed = UINT32_MAX, std::uint64_t changed_gap = 0) const;
   void child_summary(const Node* child, std::uint64_t lo, Summary& out) const;
-  inline void read_slot(const Node* n, std::uint32_t i, Summary& out) const;
+  inline void read_slot(const Node* n, std::uint32_t i, Summary& out, bool full = false) const;
   void write_slot(Node* n, std::uint32_t i, const Summary& s) const;
   void recompute_slot(Node* n, std::uint32_t i, std::uint64_t lo) const;
   [[nodiscard]] static bool same(const Summary& a, const Summary& b);
@@ -365,6 +391,7 @@ class GapTree {
   void propagate_blocks(const Path& path, std::uint64_t blk, std::uint64_t next_fit) const;
   void propagate_shortfalls(const Path& path, std::uint64_t gap,
                             const std::array<std::uint16_t, kLanes>& fresh_row) const;
+  void propagate_anchors(const Path& path, const std::array<std::uint16_t, kLanes>& fresh_row) const;
   void raise_leaf(const Path& path, std::uint64_t a, std::uint64_t b, std::uint64_t below, std::uint64_t above) const;
   void refresh_gap_owner(std::uint64_t pfn, std::uint64_t gap_start);
   void recompute_gap_owner(std::uint64_t pfn);
