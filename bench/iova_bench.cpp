@@ -71,8 +71,8 @@ BENCHMARK(BM_RangeSetComplement)->Arg(4)->Arg(64)->Arg(1024);
 //      of 2^17 but only 2^15 granules at their multiple of 2^18: the
 //      next_fits row decides at the root.
 //   2  one granule aligned to 2^17, among gaps of 2^17 - 1 that hold no
-//      multiple of 2^17: not exact (the last lane, order 16, is only a
-//      necessary condition), so every near miss costs a descent.
+//      multiple of 2^17: the anchors row decides (before it, the last lane
+//      was a necessary condition only, and every near miss cost a descent).
 //   3  2^17 granules aligned to 2^16 (a size past the lane cap, aligned
 //      below its size), among gaps of 2^17 + 100 that start one granule
 //      past a multiple of 2^16, so that aligning wastes 2^16 - 1: the
@@ -80,11 +80,16 @@ BENCHMARK(BM_RangeSetComplement)->Arg(4)->Arg(64)->Arg(1024);
 //   4  2^18 granules aligned to 2^9 (1 GiB aligned to 2 MiB with 4 KiB
 //      granules), among gaps of 2^18 + 100 that start one granule past a
 //      multiple of 2^9: the same (periods of 2^19).
+//   5  3 x 2^17 granules aligned to 2^17 (1.5 GiB aligned to 512 MiB with
+//      4 KiB granules: a size past the cap and past its alignment, aligned
+//      past 2^16), among gaps of 3.5 x 2^17 that start one granule past a
+//      multiple of 2^17: not exact, every near miss costs a descent
+//      (periods of 2^20 from 2^20).
 void BM_GapTreeFailingBeyondTheLanes(benchmark::State& state) {
   constexpr std::uint64_t kBlock = 1ULL << 17;
   const auto gaps = static_cast<std::uint64_t>(state.range(0));
   const auto kind = state.range(1);
-  const std::uint64_t period = kind >= 3 ? 4 * kBlock : 2 * kBlock;
+  const std::uint64_t period = kind == 5 ? 8 * kBlock : kind >= 3 ? 4 * kBlock : 2 * kBlock;
   GapTree tree((1ULL << 40) - 1);
   // The gap of period i: [start, start + length - 1]; the period's first
   // granule is taken, and everything after the gap up to the next period.
@@ -100,6 +105,8 @@ void BM_GapTreeFailingBeyondTheLanes(benchmark::State& state) {
     length = kBlock + 100;
   } else if (kind == 4) {
     length = (2 * kBlock) + 100;
+  } else if (kind == 5) {
+    length = (3 * kBlock) + (kBlock / 2);
   }
   for (std::uint64_t i = 0; i < gaps; ++i) {
     const std::uint64_t s = (i + 1) * period;
@@ -111,7 +118,8 @@ void BM_GapTreeFailingBeyondTheLanes(benchmark::State& state) {
     std::uint64_t size;
     std::uint32_t order;
   };
-  constexpr Request kRequests[] = {{kBlock, 17}, {kBlock + 1, 18}, {1, 17}, {kBlock, 16}, {2 * kBlock, 9}};
+  constexpr Request kRequests[] = {{kBlock, 17}, {kBlock + 1, 18}, {1, 17},
+                                   {kBlock, 16}, {2 * kBlock, 9},  {3 * kBlock, 17}};
   GapTree::Query q;
   q.low = period;
   q.high = ((gaps + 1) * period) - 1;
@@ -121,7 +129,7 @@ void BM_GapTreeFailingBeyondTheLanes(benchmark::State& state) {
   if (tree.search(q).has_value()) state.SkipWithError("the request fits");
   for (auto _ : state) benchmark::DoNotOptimize(tree.search(q));
 }
-BENCHMARK(BM_GapTreeFailingBeyondTheLanes)->ArgsProduct({{1000, 100000}, {0, 1, 2, 3, 4}});
+BENCHMARK(BM_GapTreeFailingBeyondTheLanes)->ArgsProduct({{1000, 100000}, {0, 1, 2, 3, 4, 5}});
 
 }  // namespace
 

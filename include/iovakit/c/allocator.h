@@ -8,10 +8,10 @@
  * fast path) is the header comment of iovakit/iova/allocator.h; in short:
  * a B+-tree of the occupied ranges whose nodes summarise the free gaps, so
  * that an allocation, successful or not, costs O(log n) (any size aligned
- * to at most 2^16 granules, or size-aligned at any size; another aligned
- * request past those, such as a page aligned to 512 MiB or 3 GiB aligned
- * to 1 GiB, may cost one descent per near-miss gap, see "Exact means"
- * there), and nothing is ever placed in a reserved range or outside the
+ * to at most 2^16 granules, size-aligned at any size, or up to 65535
+ * granules at up to 2^32; another aligned request past those, such as 3
+ * GiB aligned to 1 GiB, may cost one descent per near-miss gap, see "Exact
+ * means" there), and nothing is ever placed in a reserved range or outside the
  * usable list.
  *
  * Addresses and sizes are bytes. Ranges are inclusive [first, last], as in

@@ -50,15 +50,17 @@
 //
 // Exact means: any size at an alignment up to 2^16 granules (256 MiB with
 // 4 KiB granules; past 65535 granules through the shortfalls, such as 1
-// GiB aligned to 2 MiB); and a size-aligned request of any size, one
-// aligned to its size rounded up to a power of two (a 1 GiB region aligned
-// to 1 GiB; AllocRequest::dma() of any size, such as 2^17 + 1 granules
-// aligned to 2^18). The other aligned requests, at an alignment past 2^16
-// granules that is not the size's (a page aligned to 2^17 granules, 3 GiB
-// aligned to 1 GiB), are still placed correctly, but their summaries are a
-// necessary condition only: each near miss (a gap long enough, not
-// aligned enough) costs one extra descent, and there can be one per gap
-// (0.22-0.35 ms for a failing request among 1e5 of them,
+// GiB aligned to 2 MiB); a size-aligned request of any size, one aligned to
+// its size rounded up to a power of two (a 1 GiB region aligned to 1 GiB;
+// AllocRequest::dma() of any size, such as 2^17 + 1 granules aligned to
+// 2^18); and a size up to 65535 granules at any alignment up to 2^32
+// granules, through the anchors (a page aligned to 512 MiB). The other
+// aligned requests, a size past 65535 granules at an alignment past 2^16
+// that is not the size's (3 GiB aligned to 1 GiB, 512 MiB aligned to 2
+// GiB), or an alignment past 2^32 granules, are still placed correctly,
+// but their summaries are a necessary condition only: each near miss (a
+// gap long enough, not aligned enough) costs one extra descent, and there
+// can be one per gap (about 0.2 ms for a failing request among 1e5 of them,
 // docs/performance.md). GapTree::exact() decides which is which.
 //
 // Units: the allocator works in granules (Options::granule, 4 KiB by

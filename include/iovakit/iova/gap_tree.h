@@ -95,11 +95,12 @@
 //     multiple of 2^32 but not of the alignment: at most one per 2^32
 //     granules of the window.
 // bench_iova's BM_GapTreeFailingBeyondTheLanes measures six kinds among
-// 1e5 near misses (docs/performance.md): about 0.2 us each for a
+// 1e5 near misses (docs/performance.md): 0.13-0.2 us each for a
 // size-aligned power of two, 2^17 + 1 granules aligned to 2^18, 2^17
 // aligned to 2^16, 1 GiB aligned to 2 MiB (0.23 ms for the last two
-// before the shortfalls) and one granule aligned to 2^17 (0.22-0.35 ms
-// before the anchors).
+// before the shortfalls) and one granule aligned to 2^17 (0.21-0.35 ms
+// before the anchors); 0.22 ms for 3 x 2^17 granules aligned to 2^17,
+// which is still inexact.
 //
 // Why 16-bit lanes: summaries change on almost every insert and erase (in
 // W1 the gap an allocation lands in is the unique per-order maximum of its
