@@ -179,8 +179,8 @@ inline const std::uint16_t* GapTree::anchors(const Node* n) const {
 // read only when the slot's largest gap and blocks say they may be nonzero
 // (they are zero otherwise, which check() verifies against the stored
 // rows with `full`): each is a cache line of its own that the update path
-// of a W1 erase would otherwise fetch (measured: about 5% of a pair at N =
-// 1e6).
+// of a W1 erase would otherwise fetch (measured: 6-7% of a pair at N =
+// 1e6, docs/performance.md).
 inline void GapTree::read_slot(const Node* n, std::uint32_t i, Summary& out, bool full) const {
   out.high = highs(n)[i];
   out.mask = masks(n)[i];
