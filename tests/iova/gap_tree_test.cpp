@@ -425,112 +425,98 @@ TEST(GapTree, SizeAlignedBlocksSkipNearMisses) {
   }
 }
 
+// The near-miss layout of ShortfallsSkipNearMisses and AnchorsSkipNearMisses,
+// for a request of `size` granules at 2^order: in each of kNearMisses
+// periods from `period` up, one entry on the period's first granule s, then
+// the gap [s + 1, s + size + 2^(order-1)] (long enough, but aligning its
+// start loses 2^order - 1 and leaves 2^(order-1) - 1 too few), then an
+// entry up to the next period. Period kNearMissHit has no entry at s, and
+// its gap [s, s + size + 4] holds the request with 5 granules to spare.
+constexpr std::uint64_t kNearMisses = 2000;
+constexpr std::uint64_t kNearMissHit = 1000;
+
+struct NearMissRequest {
+  std::uint64_t size;
+  std::uint32_t order;
+};
+
+GapTree near_miss_tree(const NearMissRequest& r, std::uint64_t period, std::uint64_t max_pfn) {
+  GapTree tree(max_pfn, GapTree::Tuning{4, 4});
+  const std::uint64_t align = std::uint64_t{1} << r.order;
+  for (std::uint64_t i = 0; i < kNearMisses; ++i) {
+    const std::uint64_t s = (i + 1) * period;
+    const std::uint64_t gap_end = i == kNearMissHit ? s + r.size + 4 : s + r.size + (align / 2);
+    if (i != kNearMissHit) tree.insert({s, s, false});  // the gap starts at s + 1
+    tree.insert({gap_end + 1, s + period - 1, false});
+  }
+  return tree;
+}
+
+// Every policy finds the hit gap for the size and for 5 granules more, and
+// fails 6 more, entering no more leaves than the window's boundaries and
+// the answer's.
+void expect_near_misses_skipped(const GapTree& tree, const NearMissRequest& r, std::uint64_t period) {
+  const std::uint64_t align = std::uint64_t{1} << r.order;
+  const std::uint64_t hit = (kNearMissHit + 1) * period;
+  for (const Policy p : {Policy::kTopDown, Policy::kFirstFit, Policy::kBestFit}) {
+    GapTree::Query q;
+    q.order = r.order;
+    q.low = period;  // not the free bottom [0, period - 1]
+    q.high = ((kNearMisses + 1) * period) - 1;
+    q.policy = p;
+    for (const std::uint64_t extra : {std::uint64_t{0}, std::uint64_t{5}, std::uint64_t{6}}) {
+      q.size = r.size + extra;
+      ASSERT_TRUE(GapTree::exact(q.size, q.order));
+      std::uint32_t leaves = 0;
+      const auto got = tree.search(q, leaves);
+      // Top-down: the highest aligned start in the hit gap.
+      const std::uint64_t want = p == Policy::kTopDown ? (hit + r.size + 4 - (q.size - 1)) & ~(align - 1) : hit;
+      EXPECT_EQ(got, extra <= 5 ? std::optional<std::uint64_t>(want) : std::nullopt)
+          << r.size << " + " << extra << " at order " << r.order << " policy " << static_cast<int>(p);
+      EXPECT_LE(leaves, kExactLeaves[static_cast<int>(p)])
+          << r.size << " + " << extra << " at order " << r.order << " policy " << static_cast<int>(p);
+    }
+  }
+}
+
 // Sizes past the lane cap at alignments within the lanes, among 2,000 near
-// misses: gaps of size + 2^(k-1) granules that start one granule past a
-// multiple of 2^k, so that aligning them loses 2^k - 1 and leaves 2^(k-1) -
-// 1 too few. One gap in the middle starts on a multiple and is 5 granules
-// longer than the size. The shortfalls rows let every policy find that one,
-// and fail a request one granule over, entering no more leaves than the
-// window's boundaries and the answer's (with the largest gaps alone, every
-// near miss was entered: 2,000 leaves).
+// misses (periods of 2^19). The shortfalls rows let every policy find the
+// hit (with the largest gaps alone, every near miss was entered: 2,000
+// leaves).
 TEST(GapTree, ShortfallsSkipNearMisses) {
   constexpr std::uint64_t kPeriod = 1ULL << 19;
-  constexpr std::uint64_t kGaps = 2000;
-  constexpr std::uint64_t kHit = 1000;
-  struct Request {
-    std::uint64_t size;
-    std::uint32_t order;
-  };
-  const Request requests[] = {
+  const NearMissRequest requests[] = {
       {1ULL << 17, 16},        // 512 MiB aligned to 256 MiB (4 KiB granules)
       {1ULL << 18, 9},         // 1 GiB aligned to 2 MiB
       {0x10000 + 77, 2},       // just past the cap, a small alignment
       {(1ULL << 18) + 3, 12},  // no power of two
   };
-  for (const Request& r : requests) {
-    GapTree tree((1ULL << 36) - 1, GapTree::Tuning{4, 4});
-    const std::uint64_t align = std::uint64_t{1} << r.order;
-    for (std::uint64_t i = 0; i < kGaps; ++i) {
-      const std::uint64_t s = (i + 1) * kPeriod;
-      const std::uint64_t gap_end = i == kHit ? s + r.size + 4 : s + r.size + (align / 2);
-      if (i != kHit) tree.insert({s, s, false});  // the gap starts at s + 1
-      tree.insert({gap_end + 1, s + kPeriod - 1, false});
-    }
+  for (const NearMissRequest& r : requests) {
+    const GapTree tree = near_miss_tree(r, kPeriod, (1ULL << 36) - 1);
     ASSERT_EQ(tree.check(), "");
-    const std::uint64_t hit = (kHit + 1) * kPeriod;
-    for (const Policy p : {Policy::kTopDown, Policy::kFirstFit, Policy::kBestFit}) {
-      GapTree::Query q;
-      q.order = r.order;
-      q.low = kPeriod;  // not the free bottom [0, kPeriod - 1]
-      q.high = ((kGaps + 1) * kPeriod) - 1;
-      q.policy = p;
-      for (const std::uint64_t extra : {std::uint64_t{0}, std::uint64_t{5}, std::uint64_t{6}}) {
-        q.size = r.size + extra;
-        ASSERT_TRUE(GapTree::exact(q.size, q.order));
-        std::uint32_t leaves = 0;
-        const auto got = tree.search(q, leaves);
-        // Top-down: the highest aligned start in the hit gap.
-        const std::uint64_t want = p == Policy::kTopDown ? (hit + r.size + 4 - (q.size - 1)) & ~(align - 1) : hit;
-        EXPECT_EQ(got, extra <= 5 ? std::optional<std::uint64_t>(want) : std::nullopt)
-            << r.size << " + " << extra << " at order " << r.order << " policy " << static_cast<int>(p);
-        EXPECT_LE(leaves, kExactLeaves[static_cast<int>(p)])
-            << r.size << " + " << extra << " at order " << r.order << " policy " << static_cast<int>(p);
-      }
-    }
+    expect_near_misses_skipped(tree, r, kPeriod);
   }
 }
 
-// Small sizes at alignments past the lanes, among 2,000 near misses: in
-// each period of 2^k granules, one entry on the multiple of 2^k, then a gap
-// of size + 2^(k-1) granules (long enough, but without a multiple of 2^k),
-// then an entry up to the next period. The gap of one period in the middle
-// starts on its multiple and is 5 granules longer than the size. The
-// anchors rows let every policy find that one, and fail a request one
-// granule over, entering no more leaves than the window's boundaries and
-// the answer's (with the lanes alone, every near miss was entered).
+// Small sizes at alignments past the lanes, among 2,000 near misses
+// (periods of 2^k, so that no near miss holds a multiple of 2^k). The
+// anchors rows let every policy find the hit (with the lanes alone, every
+// near miss was entered).
 TEST(GapTree, AnchorsSkipNearMisses) {
-  constexpr std::uint64_t kGaps = 2000;
-  constexpr std::uint64_t kHit = 1000;
-  struct Request {
-    std::uint64_t size;
-    std::uint32_t order;
-  };
-  const Request requests[] = {
+  const NearMissRequest requests[] = {
       {1, 17},       // a page aligned to 512 MiB (4 KiB granules)
       {100, 20},     //
       {0xfff0, 24},  // near the lane cap
       {4096, 32},    // the last anchor
   };
-  for (const Request& r : requests) {
-    GapTree tree((1ULL << 48) - 1, GapTree::Tuning{4, 4});
+  for (const NearMissRequest& r : requests) {
     const std::uint64_t period = std::uint64_t{1} << r.order;
-    for (std::uint64_t i = 0; i < kGaps; ++i) {
-      const std::uint64_t s = (i + 1) * period;
-      const std::uint64_t gap_end = i == kHit ? s + r.size + 4 : s + r.size + (period / 2);
-      if (i != kHit) tree.insert({s, s, false});  // the gap starts at s + 1
-      tree.insert({gap_end + 1, s + period - 1, false});
-    }
+    GapTree tree = near_miss_tree(r, period, (1ULL << 48) - 1);
     ASSERT_EQ(tree.check(), "");
-    const std::uint64_t hit = (kHit + 1) * period;
-    for (const Policy p : {Policy::kTopDown, Policy::kFirstFit, Policy::kBestFit}) {
-      GapTree::Query q;
-      q.order = r.order;
-      q.low = period;  // not the free bottom [0, period - 1]
-      q.high = ((kGaps + 1) * period) - 1;
-      q.policy = p;
-      for (const std::uint64_t extra : {std::uint64_t{0}, std::uint64_t{5}, std::uint64_t{6}}) {
-        q.size = r.size + extra;
-        ASSERT_TRUE(GapTree::exact(q.size, q.order));
-        std::uint32_t leaves = 0;
-        const auto got = tree.search(q, leaves);
-        EXPECT_EQ(got, extra <= 5 ? std::optional<std::uint64_t>(hit) : std::nullopt)
-            << r.size << " + " << extra << " at order " << r.order << " policy " << static_cast<int>(p);
-        EXPECT_LE(leaves, kExactLeaves[static_cast<int>(p)])
-            << r.size << " + " << extra << " at order " << r.order << " policy " << static_cast<int>(p);
-      }
-    }
+    expect_near_misses_skipped(tree, r, period);
     // Freeing the hit gap's upper entry grows it into a long gap that
     // still holds the multiple; allocating at it splits the gap again.
+    const std::uint64_t hit = (kNearMissHit + 1) * period;
     ASSERT_TRUE(tree.erase(hit + r.size + 5).has_value());
     ASSERT_EQ(tree.check(), "");
     tree.insert({hit, hit, false});
@@ -539,7 +525,7 @@ TEST(GapTree, AnchorsSkipNearMisses) {
     q.size = r.size;
     q.order = r.order;
     q.low = period;
-    q.high = ((kGaps + 1) * period) - 1;
+    q.high = ((kNearMisses + 1) * period) - 1;
     EXPECT_FALSE(tree.search(q).has_value());
   }
 }
