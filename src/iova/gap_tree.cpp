@@ -21,6 +21,7 @@ namespace iovakit::iova {
 
 namespace {
 
+using gap_tree_impl::first_not_below;
 using gap_tree_impl::kLaneRows;
 using gap_tree_impl::kScalarRows;
 using gap_tree_impl::Lanes;
@@ -228,15 +229,7 @@ std::uint64_t GapTree::node_high(const Node* n) const {
 // The first child whose high is at or above pfn, or else the last child: a
 // branchless binary search over the first count - 1 highs (sorted).
 std::uint32_t GapTree::pick_child(const std::uint64_t* highs, std::uint32_t count, std::uint64_t pfn) {
-  std::uint32_t len = count - 1;
-  if (len == 0) return 0;
-  const std::uint64_t* base = highs;
-  while (len > 1) {
-    const std::uint32_t half = len / 2;
-    base = base[half - 1] < pfn ? base + half : base;
-    len -= half;
-  }
-  return static_cast<std::uint32_t>(base - highs) + (*base < pfn ? 1U : 0U);
+  return first_not_below(highs, count - 1, pfn);
 }
 
 void GapTree::descend(std::uint64_t pfn, Path& path) const {
@@ -270,7 +263,7 @@ std::optional<GapTree::Entry> GapTree::lower_bound(std::uint64_t pfn) const {
   descend(pfn, path);
   const Node* leaf = path.leaf;
   const std::uint64_t* l = lasts(leaf);
-  const auto pos = static_cast<std::uint32_t>(std::lower_bound(l, l + leaf->count, pfn) - l);
+  const auto pos = first_not_below(l, leaf->count, pfn);
   if (pos == leaf->count) return std::nullopt;
   return leaf_entry(leaf, pos);
 }
@@ -291,8 +284,7 @@ std::vector<GapTree::Entry> GapTree::overlapping(std::uint64_t low, std::uint64_
     const Node* leaf = path.leaf;
     const std::uint64_t* l = lasts(leaf);
     const std::uint64_t* f = firsts(leaf);
-    for (auto pos = static_cast<std::uint32_t>(std::lower_bound(l, l + leaf->count, key) - l); pos < leaf->count;
-         ++pos) {
+    for (auto pos = first_not_below(l, leaf->count, key); pos < leaf->count; ++pos) {
       if (f[pos] > high) return out;
       out.push_back(leaf_entry(leaf, pos));
     }

@@ -14,6 +14,7 @@ namespace iovakit::iova {
 
 namespace {
 
+using gap_tree_impl::first_not_below;
 using gap_tree_impl::low_mask;
 
 // Bit-vector edits for the per-leaf "reserved" flags.
@@ -111,7 +112,7 @@ void GapTree::insert_at(Path& path, const Entry& entry) {
   ++size_;
   if (leaf->count < leaf_cap_) {
     const std::uint64_t* f = firsts(leaf);
-    const auto pos = static_cast<std::uint32_t>(std::lower_bound(f, f + leaf->count, entry.first) - f);
+    const auto pos = first_not_below(f, leaf->count, entry.first);
     leaf_insert_at(leaf, pos, entry);
     if (path.depth > 0) {
       Summary s;  // NOLINT(cppcoreguidelines-pro-type-member-init): leaf_summary fills it
@@ -154,7 +155,7 @@ void GapTree::insert_at(Path& path, const Entry& entry) {
 GapTree::Node* GapTree::insert_rec(Node* n, std::uint64_t lo, const Entry& e, Node* parent, std::uint32_t slot) {
   if (n->height == 0) {
     const std::uint64_t* f = firsts(n);
-    const auto pos = static_cast<std::uint32_t>(std::lower_bound(f, f + n->count, e.first) - f);
+    const auto pos = first_not_below(f, n->count, e.first);
     if (n->count < leaf_cap_) {
       leaf_insert_at(n, pos, e);
       return nullptr;
@@ -228,7 +229,7 @@ bool GapTree::shift_slot_into_sibling(Node* p, std::uint32_t i, std::uint32_t po
 bool GapTree::shift_into_sibling(Node* n, std::uint32_t i, std::uint64_t lo, const Entry& e) {
   Node* c = children(n)[i];
   const std::uint64_t* f = firsts(c);
-  const auto pos = static_cast<std::uint32_t>(std::lower_bound(f, f + c->count, e.first) - f);
+  const auto pos = first_not_below(f, c->count, e.first);
   if (i > 0 && children(n)[i - 1]->count < leaf_cap_) {
     Node* left = children(n)[i - 1];
     if (pos == 0) {
@@ -322,7 +323,7 @@ std::optional<GapTree::Entry> GapTree::erase_entry(std::uint64_t first, bool res
   descend(first, path);
   Node* leaf = path.leaf;
   const std::uint64_t* f = firsts(leaf);
-  const auto pos = static_cast<std::uint32_t>(std::lower_bound(f, f + leaf->count, first) - f);
+  const auto pos = first_not_below(f, leaf->count, first);
   if (pos == leaf->count || f[pos] != first) return std::nullopt;
   Entry out = leaf_entry(leaf, pos);
   if (out.reserved && !reserved_too) return std::nullopt;
@@ -386,7 +387,7 @@ bool GapTree::sibling_absorbs(const Path& path, std::uint32_t count) const {
 bool GapTree::erase_rec(Node* n, std::uint64_t lo, std::uint64_t first, Entry& out) {
   if (n->height == 0) {
     const std::uint64_t* f = firsts(n);
-    const auto pos = static_cast<std::uint32_t>(std::lower_bound(f, f + n->count, first) - f);
+    const auto pos = first_not_below(f, n->count, first);
     out = leaf_entry(n, pos);
     leaf_remove_at(n, pos);
     return may_merge(n->count, leaf_cap_);

@@ -64,7 +64,7 @@ inline std::uint32_t floor_log2(std::uint64_t v) {
 // prefetches, about 470 per W1 pair one line at a time); the second may
 // fall one line past the end, which costs a little bandwidth at most (a
 // prefetch never faults).
-inline void prefetch_lines(const void* p, std::size_t bytes) {
+[[gnu::always_inline]] inline void prefetch_lines(const void* p, std::size_t bytes) {
   constexpr std::uintptr_t kLine = 64;
   const auto start = reinterpret_cast<std::uintptr_t>(p);
   const std::uintptr_t end = start + bytes;
@@ -72,6 +72,42 @@ inline void prefetch_lines(const void* p, std::size_t bytes) {
     __builtin_prefetch(reinterpret_cast<const void*>(at));          // NOLINT(performance-no-int-to-ptr)
     __builtin_prefetch(reinterpret_cast<const void*>(at + kLine));  // NOLINT(performance-no-int-to-ptr)
   }
+}
+
+// kLines lines from p's, a count the compiler unrolls: for up to (kLines -
+// 1) * 64 bytes, whatever p's alignment. Where the span is that small and
+// known to be, this replaces prefetch_lines' loop, whose trip count
+// varied with the node's alignment (4 or 5 steps for 528 bytes): about
+// 160 instructions and two mispredicted exits per W1 pair
+// (docs/performance.md).
+//
+// Always inlined, as is every function whose only work is prefetches: GCC
+// sees a prefetch as free of side effects, so a call to such a function
+// that it did not inline early is found "const" and deleted, prefetches
+// and all (GCC 12 did so to prefetch_node once this loop was unrolled).
+template <std::size_t kLines>
+[[gnu::always_inline]] inline void prefetch_fixed(const void* p) {
+  const char* line = static_cast<const char*>(p) - (reinterpret_cast<std::uintptr_t>(p) & 63U);
+  for (std::size_t i = 0; i < kLines; ++i) __builtin_prefetch(line + (i * 64));
+}
+
+// The first position in row[0 .. count) whose value is at or above key
+// (row sorted), or count: std::lower_bound without its branch. The
+// comparisons of a descent are data, not pattern: GCC 12 compiles
+// std::lower_bound, and a ternary in this loop, to a conditional jump that
+// missed about half the time (callgrind's branch model: about 15 misses
+// per W1 pair over the descents and leaf searches, docs/performance.md).
+// The step is masked in instead, so the loop's only branch is its count.
+inline std::uint32_t first_not_below(const std::uint64_t* row, std::uint32_t count, std::uint64_t key) {
+  if (count == 0) return 0;
+  std::uint32_t base = 0;
+  std::uint32_t len = count;
+  while (len > 1) {
+    const std::uint32_t half = len / 2;
+    base += half & (0U - static_cast<std::uint32_t>(row[base + half - 1] < key));
+    len -= half;
+  }
+  return base + static_cast<std::uint32_t>(row[base] < key);
 }
 
 }  // namespace gap_tree_impl
@@ -208,9 +244,16 @@ inline GapTree::Entry GapTree::leaf_entry(const Node* leaf, std::uint32_t pos) c
 // masks and max_gaps next to highs and children. Every level: leaving out
 // the levels above the leaves' parents (a few hundred KiB at 1e6 entries)
 // saved about 300 instructions per W1 pair and cost 15% in time.
-inline void GapTree::prefetch_node(const Node* child, std::uint32_t height) const {
-  gap_tree_impl::prefetch_lines(
-      child, height == 0 ? leaf_bytes_ : sizeof(Node) + 4 * sizeof(std::uint64_t) * std::size_t{fanout_});
+// Ten lines cover the default tuning's 528 bytes (a leaf of 32 entries, or
+// an inner node's first rows at fanout 16); larger tunings take the loop.
+[[gnu::always_inline]] inline void GapTree::prefetch_node(const Node* child, std::uint32_t height) const {
+  constexpr std::size_t kLines = 10;
+  const std::size_t bytes = height == 0 ? leaf_bytes_ : sizeof(Node) + 4 * sizeof(std::uint64_t) * std::size_t{fanout_};
+  if (bytes <= (kLines - 1) * 64) {
+    gap_tree_impl::prefetch_fixed<kLines>(child);
+  } else {
+    gap_tree_impl::prefetch_lines(child, bytes);
+  }
 }
 
 }  // namespace iovakit::iova

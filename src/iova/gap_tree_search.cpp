@@ -16,7 +16,7 @@ namespace {
 using gap_tree_impl::floor_log2;
 using gap_tree_impl::Lanes;
 using gap_tree_impl::low_mask;
-using gap_tree_impl::prefetch_lines;
+using gap_tree_impl::prefetch_fixed;
 
 __extension__ typedef unsigned __int128 u128;  // NOLINT(modernize-use-using)
 
@@ -279,9 +279,9 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
     prefetch_node(c, n->height - 1);
     if (c->height > 0) {
       // The search tests children from the last one down: the lanes of the
-      // last eight.
+      // last eight (256 bytes, within five lines).
       const std::uint32_t from = c->count > 8 ? c->count - 8 : 0;
-      prefetch_lines(lanes(c) + std::size_t{from} * kLanes, std::size_t{c->count - from} * sizeof(Lanes));
+      prefetch_fixed<5>(lanes(c) + std::size_t{from} * kLanes);
     }
     return search_down(c, child_lo(h, i, lo), w, out, path, d + 1);
   };
