@@ -78,7 +78,7 @@ inline std::uint32_t floor_log2(std::uint64_t v) {
 // 1) * 64 bytes, whatever p's alignment. Where the span is that small and
 // known to be, this replaces prefetch_lines' loop, whose trip count
 // varied with the node's alignment (4 or 5 steps for 528 bytes): about
-// 160 instructions and two mispredicted exits per W1 pair
+// 185 instructions per W1 pair, and mispredicted exits
 // (docs/performance.md).
 //
 // Always inlined, as is every function whose only work is prefetches: GCC
@@ -95,7 +95,7 @@ template <std::size_t kLines>
 // (row sorted), or count: std::lower_bound without its branch. The
 // comparisons of a descent are data, not pattern: GCC 12 compiles
 // std::lower_bound, and a ternary in this loop, to a conditional jump that
-// missed about half the time (callgrind's branch model: about 15 misses
+// missed about half the time (callgrind's branch model: about 13 misses
 // per W1 pair over the descents and leaf searches, docs/performance.md).
 // The step is masked in instead, so the loop's only branch is its count.
 inline std::uint32_t first_not_below(const std::uint64_t* row, std::uint32_t count, std::uint64_t key) {
