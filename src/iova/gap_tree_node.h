@@ -57,6 +57,10 @@ inline std::uint32_t floor_log2(std::uint64_t v) {
   return v == 0 ? 0 : 63U - static_cast<std::uint32_t>(std::countl_zero(v));
 }
 
+// A cache line: 64 bytes on x86-64 and most arm64 cores (on a core with
+// larger lines, some prefetches are redundant).
+constexpr std::uintptr_t kLine = 64;
+
 // `bytes` from p: what a descent reads of a node (a leaf's header, firsts and
 // lasts; an inner node's header, highs and children). Fetching those lines
 // at once turns the dependent misses of the binary search into one wait.
@@ -65,7 +69,6 @@ inline std::uint32_t floor_log2(std::uint64_t v) {
 // fall one line past the end, which costs a little bandwidth at most (a
 // prefetch never faults).
 [[gnu::always_inline]] inline void prefetch_lines(const void* p, std::size_t bytes) {
-  constexpr std::uintptr_t kLine = 64;
   const auto start = reinterpret_cast<std::uintptr_t>(p);
   const std::uintptr_t end = start + bytes;
   for (std::uintptr_t at = start & ~(kLine - 1); at < end; at += 2 * kLine) {
@@ -87,8 +90,10 @@ inline std::uint32_t floor_log2(std::uint64_t v) {
 // and all (GCC 12 did so to prefetch_node once this loop was unrolled).
 template <std::size_t kLines>
 [[gnu::always_inline]] inline void prefetch_fixed(const void* p) {
-  const char* line = static_cast<const char*>(p) - (reinterpret_cast<std::uintptr_t>(p) & 63U);
-  for (std::size_t i = 0; i < kLines; ++i) __builtin_prefetch(line + (i * 64));
+  const std::uintptr_t start = reinterpret_cast<std::uintptr_t>(p) & ~(kLine - 1);
+  for (std::uintptr_t i = 0; i < kLines; ++i) {
+    __builtin_prefetch(reinterpret_cast<const void*>(start + (i * kLine)));  // NOLINT(performance-no-int-to-ptr)
+  }
 }
 
 // The first position in row[0 .. count) whose value is at or above key
@@ -249,7 +254,7 @@ inline GapTree::Entry GapTree::leaf_entry(const Node* leaf, std::uint32_t pos) c
 [[gnu::always_inline]] inline void GapTree::prefetch_node(const Node* child, std::uint32_t height) const {
   constexpr std::size_t kLines = 10;
   const std::size_t bytes = height == 0 ? leaf_bytes_ : sizeof(Node) + 4 * sizeof(std::uint64_t) * std::size_t{fanout_};
-  if (bytes <= (kLines - 1) * 64) {
+  if (bytes <= (kLines - 1) * gap_tree_impl::kLine) {
     gap_tree_impl::prefetch_fixed<kLines>(child);
   } else {
     gap_tree_impl::prefetch_lines(child, bytes);
