@@ -68,6 +68,7 @@ using iovakit::iova::Allocator;
 using iovakit::iova::AllocRequest;
 using iovakit::iova::Range;
 using iovakit::iova::RangeSet;
+using iovakit::iova::uint128;
 
 constexpr std::uint64_t kPage = 4096;
 constexpr std::uint32_t kShift = 12;
@@ -153,7 +154,8 @@ class Ours final : public Subject {
   explicit Ours(bool fast) : fast_(fast), a_(make()) {}
   std::optional<std::uint64_t> alloc(std::uint64_t pages, std::uint64_t limit_pfn) override {
     const std::uint64_t limit = (limit_pfn << kShift) | (kPage - 1);
-    auto r = fast_ ? a_.allocate_fast(pages * kPage, limit) : a_.allocate(AllocRequest::dma(pages * kPage, limit));
+    auto r =
+        fast_ ? a_.allocate_fast(pages * kPage, limit) : a_.allocate(AllocRequest::dma(uint128{pages} * kPage, limit));
     if (!r) return std::nullopt;
     return r->first() >> kShift;
   }
@@ -329,7 +331,7 @@ struct Fixture {
     }
     return out;
   }
-  void reserve_w4() { reserved_into(*subject); }
+  void reserve_w4() const { reserved_into(*subject); }
   void reserved_into(Subject& s) const {
     for (const auto& [first, pages] : w4_regions()) s.reserve(first, pages);
   }
@@ -368,7 +370,7 @@ struct Fixture {
   }
 
   // W3: a request that cannot fit.
-  void failing() {
+  void failing() const {
     if (subject->alloc(2, limit_pfn)) std::abort();
   }
 };
@@ -444,7 +446,8 @@ extern "C" std::uint64_t iovakit_bench_alloc(Allocator* a, bool fast, std::uint6
 extern "C" void iovakit_bench_free(Allocator* a, bool fast, std::uint64_t first, std::uint64_t pages);
 extern "C" __attribute__((noinline)) std::uint64_t iovakit_bench_alloc(Allocator* a, bool fast, std::uint64_t pages,
                                                                        std::uint64_t limit) {
-  auto r = fast ? a->allocate_fast(pages * kPage, limit) : a->allocate(AllocRequest::dma(pages * kPage, limit));
+  auto r =
+      fast ? a->allocate_fast(pages * kPage, limit) : a->allocate(AllocRequest::dma(uint128{pages} * kPage, limit));
   return r ? r->first() : ~std::uint64_t{0};
 }
 extern "C" __attribute__((noinline)) void iovakit_bench_free(Allocator* a, bool fast, std::uint64_t first,

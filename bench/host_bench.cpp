@@ -105,8 +105,8 @@ FileTree sriov_tree() {
 }
 
 const FileTree& tree() {
-  static const FileTree kTree = sriov_tree();
-  return kTree;
+  static const FileTree built = sriov_tree();
+  return built;
 }
 
 void report(benchmark::State& state, const iovakit::host::Host& host) {

@@ -19,6 +19,7 @@
 // IOVAKIT_BENCH_SMOKE (set by `ctest -L bench`) scales n down to 10,000.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <list>
 #include <map>
@@ -102,10 +103,7 @@ bool tree_overlaps(const std::map<std::uint64_t, std::uint64_t>& tree, std::uint
 
 bool list_overlaps(const std::list<std::pair<std::uint64_t, std::uint64_t>>& list, std::uint64_t start,
                    std::uint64_t last) {
-  for (const auto& [iova, size] : list) {
-    if (iova <= last && iova + size - 1 >= start) return true;
-  }
-  return false;
+  return std::ranges::any_of(list, [&](const auto& m) { return m.first <= last && m.first + m.second - 1 >= start; });
 }
 
 template <typename Overlaps>

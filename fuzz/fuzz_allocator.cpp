@@ -12,6 +12,7 @@
 //     failure has made exact by returning parked ranges to the tree);
 //   * find() and free() agree with the live allocations.
 // Any violation aborts.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -91,11 +92,10 @@ struct Fuzz {
     } else if (req.alignment > granule) {
       align = req.alignment;
     }
-    for (const Range& f : alloc->free_ranges(Range(req.min_address, req.limit))) {
+    return std::ranges::any_of(alloc->free_ranges(Range(req.min_address, req.limit)), [&](const Range& f) {
       const uint128 start = (uint128{f.first()} + align - 1) / align * align;
-      if (start <= f.last() && uint128{f.last()} - start + 1 >= size) return true;
-    }
-    return false;
+      return start <= f.last() && uint128{f.last()} - start + 1 >= size;
+    });
   }
 
   void allocated(const Range& r, const AllocRequest& req) {

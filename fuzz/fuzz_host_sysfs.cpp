@@ -33,7 +33,15 @@ void check_issue(const iovakit::Error& e) { check(!e.message().empty() && !e.whe
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  using namespace iovakit::host;
+  using iovakit::host::assess_iommu;
+  using iovakit::host::build_host;
+  using iovakit::host::capture_snapshot;
+  using iovakit::host::IommuStatus;
+  using iovakit::host::map_firmware_reservations;
+  using iovakit::host::NodeType;
+  using iovakit::host::ReservationMap;
+  using iovakit::host::snapshot_allows;
+  using iovakit::host::TreeSource;
   TreeSource source(iovakit::fuzz::decode_tree({data, size}), "fuzz");
   auto host = build_host(source);
   if (!host) {

@@ -3,6 +3,7 @@
 // Each one must (1) compile, (2) decode without error, (3) match its own
 // iasl disassembly field by field (oracle.h), and (4) show the behaviour the
 // case exists for. iasl missing is a failure, never a skip.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -74,10 +75,7 @@ std::vector<testing::Group> ivrs_groups_of(std::span<const std::uint8_t> bytes) 
 }
 
 bool has_finding(const std::vector<Finding>& findings, const std::string& code, std::size_t offset) {
-  for (const auto& f : findings) {
-    if (f.code == code && f.offset == offset) return true;
-  }
-  return false;
+  return std::ranges::any_of(findings, [&](const Finding& f) { return f.code == code && f.offset == offset; });
 }
 
 TEST(BuiltTables, DmarDeepBridgesSeveralScopesOverlapsAndBadRmrr) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "builder.h"
 
 namespace iovakit::acpi {
@@ -44,10 +46,7 @@ std::vector<std::uint8_t> iort(std::uint8_t revision, const std::vector<Bytes>& 
 }
 
 bool has(const std::vector<Finding>& findings, std::string_view code) {
-  for (const auto& f : findings) {
-    if (f.code == code) return true;
-  }
-  return false;
+  return std::ranges::any_of(findings, [&](const Finding& f) { return f.code == code; });
 }
 
 TEST(Iort, DecodesSmmuV3AndRmrWithMappings) {
@@ -78,7 +77,7 @@ TEST(Iort, DecodesSmmuV3AndRmrWithMappings) {
   ASSERT_EQ(r.mappings.size(), 1U);
   EXPECT_TRUE(r.mappings[0].single());
   EXPECT_EQ(r.mappings[0].output_reference, smmu_at);
-  EXPECT_EQ(t->node_at(smmu_at), &t->nodes[0]);
+  EXPECT_EQ(t->node_at(smmu_at), t->nodes.data());
   EXPECT_EQ(t->node_at(smmu_at + 1), nullptr);
   EXPECT_TRUE(t->findings.empty()) << t->findings[0].message;
 }

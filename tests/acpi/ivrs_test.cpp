@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "builder.h"
 
 namespace iovakit::acpi {
@@ -50,10 +52,7 @@ Bytes acpi_hid(std::string_view hid, std::string_view uid) {
 }
 
 bool has(const std::vector<Finding>& findings, std::string_view code, std::size_t offset) {
-  for (const auto& f : findings) {
-    if (f.code == code && f.offset == offset) return true;
-  }
-  return false;
+  return std::ranges::any_of(findings, [&](const Finding& f) { return f.code == code && f.offset == offset; });
 }
 
 TEST(Ivrs, IvinfoFields) {

@@ -314,7 +314,7 @@ inline std::vector<std::string> compare(const Dsl& dsl, const Group& g) {
     }
     const std::string want = f->value.find('"') != std::string::npos ? unquote(f->value) : f->value;
     if (want != c.expected) {
-      bad.push_back(fmt::format("{}: {} at {:#x}: decoded \"{}\", iasl says \"{}\"", g.what, f->name, c.offset,
+      bad.push_back(fmt::format(R"({}: {} at {:#x}: decoded "{}", iasl says "{}")", g.what, f->name, c.offset,
                                 c.expected, f->value));
     }
   }

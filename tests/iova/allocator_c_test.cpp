@@ -139,12 +139,14 @@ TEST(CAllocatorOptions, GranuleAndLockedHandleAcrossThreads) {
   std::uint64_t iova = 0;
   EXPECT_EQ(iovakit_alloc_dma(a, 0x1000, UINT64_MAX, &iova), -EINVAL);  // not whole 64 KiB granules
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([a] {
-      for (int i = 0; i < 1000; ++i) {
+      for (std::uint64_t i = 0; i < 1000; ++i) {
+        const std::uint64_t size = 0x10000 * (1 + i % 4);
         std::uint64_t x = 0;
-        if (iovakit_alloc_fast(a, 0x10000 * (1 + i % 4), UINT64_MAX, &x) != 0) std::abort();
-        if (iovakit_free_fast(a, x, 0x10000 * (1 + i % 4)) != 0) std::abort();
+        if (iovakit_alloc_fast(a, size, UINT64_MAX, &x) != 0) std::abort();
+        if (iovakit_free_fast(a, x, size) != 0) std::abort();
       }
     });
   }

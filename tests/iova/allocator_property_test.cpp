@@ -127,8 +127,8 @@ class Model {
     };
     switch (policy) {
       case Policy::kTopDown:
-        for (auto it = clipped.rbegin(); it != clipped.rend(); ++it) {
-          if (auto x = down(it->first, it->second)) return x;
+        for (std::size_t k = clipped.size(); k-- > 0;) {
+          if (auto x = down(clipped[k].first, clipped[k].second)) return x;
         }
         return std::nullopt;
       case Policy::kFirstFit: return first_fit();
@@ -197,9 +197,9 @@ class AllocatorProperty : public ::testing::TestWithParam<Config> {
   }
 
   [[nodiscard]] Range bytes(Pfn first, Pfn last) const {
-    return Range(first << shift_, (last << shift_) | (GetParam().granule - 1));
+    return {first << shift_, (last << shift_) | (GetParam().granule - 1)};
   }
-  [[nodiscard]] Pfn region_pfn(testing::SplitMix64& rng) const {
+  [[nodiscard]] static Pfn region_pfn(testing::SplitMix64& rng) {
     return GetParam().region_base_pfn + rng.below(GetParam().region_pfns);
   }
   [[nodiscard]] std::uint64_t region_address(testing::SplitMix64& rng) const {

@@ -67,7 +67,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadRequest{"larger_than_the_space", req(kSpaceSize + 4096), Errc::kInvalidArgument,
                    "larger than the 64-bit space"},
         BadRequest{"oversized_for_the_window", req(1ULL << 33, 0, 0, k4G), Errc::kInvalidArgument, "oversized"},
-        BadRequest{"alignment_not_a_power_of_two", req(4096, 3 * 4096), Errc::kInvalidArgument, "not a power of two"},
+        BadRequest{"alignment_not_a_power_of_two", req(4096, 3ULL * 4096), Errc::kInvalidArgument,
+                   "not a power of two"},
         BadRequest{"empty_window", req(4096, 0, 0x2000, 0x1000), Errc::kInvalidArgument, "empty window"},
         BadRequest{"window_without_a_whole_granule", req(4096, 0, 0x1001, 0x1ffe), Errc::kInvalidArgument, "oversized"},
         BadRequest{"limit_below_one_granule", req(4096, 0, 0, 0xffe), Errc::kInvalidArgument, "oversized"},
@@ -154,7 +155,7 @@ TEST(Allocator, UsableListShrinksToWholeGranules) {
 TEST(Allocator, DmaRequestsAreSizeAlignedToThePowerOfTwo) {
   Allocator a = make48();
   for (std::uint64_t pages : {1, 3, 5, 17, 33, 64}) {
-    auto r = a.allocate(AllocRequest::dma(pages * 4096, k4G));
+    auto r = a.allocate(AllocRequest::dma(uint128{pages} * 4096, k4G));
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->first() % (std::bit_ceil(pages) * 4096), 0U) << pages;
     EXPECT_LE(r->last(), k4G);
@@ -277,6 +278,7 @@ TEST(Allocator, FreeErrorsSayWhatIsWrong) {
 TEST(Allocator, FreesCoalesce) {
   Allocator a = make(RangeSet{Range(0, 0xffff)});
   std::vector<Range> got;
+  got.reserve(16);
   for (int i = 0; i < 16; ++i) got.push_back(*a.allocate(req(0x1000)));
   EXPECT_TRUE(a.free_ranges().empty());
   for (int i = 0; i < 16; i += 2) ASSERT_TRUE(a.free(got[static_cast<std::size_t>(i)].first()).ok());
@@ -317,6 +319,7 @@ TEST(Allocator, FastPathHonoursTheLimit) {
 TEST(Allocator, FailingAllocationsFlushTheCacheFirst) {
   Allocator a = make(RangeSet{Range(0, 0x7fff)});  // 8 pages
   std::vector<Range> got;
+  got.reserve(8);
   for (int i = 0; i < 8; ++i) got.push_back(*a.allocate_fast(0x1000));
   for (const Range& r : got) ASSERT_TRUE(a.free_fast(r).ok());
   EXPECT_EQ(a.parked_count(), 8U);
@@ -376,7 +379,7 @@ TEST(Allocator, MemoryReturnsToTheInitialStateAndStaysUnder32BytesPerAllocation)
   Allocator a = make48();
   const std::size_t initial = a.tree_bytes();
   std::vector<Range> live;
-  for (std::uint64_t i = 0; i < 100000; ++i) live.push_back(*a.allocate(AllocRequest::dma((1 + i % 64) * 4096)));
+  for (std::uint64_t i = 0; i < 100000; ++i) live.push_back(*a.allocate(AllocRequest::dma(uint128{1 + i % 64} * 4096)));
   const double per_allocation = static_cast<double>(a.tree_bytes()) / static_cast<double>(a.live_count());
   EXPECT_LT(per_allocation, 32.0);
   for (const Range& r : live) ASSERT_TRUE(a.free(r.first()).ok());
@@ -389,12 +392,13 @@ TEST(Allocator, MemoryReturnsToTheInitialStateAndStaysUnder32BytesPerAllocation)
 TEST(LockedAllocator, ThreadsShareOneAllocator) {
   LockedAllocator locked(make48());
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&locked] {
       std::vector<Range> mine;
-      for (int i = 0; i < 2000; ++i) {
-        auto r = (i % 2 == 0) ? locked.allocate(AllocRequest::dma(0x1000 * (1 + i % 8)))
-                              : locked.allocate_fast(0x1000 * (1 + i % 8));
+      for (std::uint64_t i = 0; i < 2000; ++i) {
+        const std::uint64_t size = 0x1000 * (1 + i % 8);
+        auto r = (i % 2 == 0) ? locked.allocate(AllocRequest::dma(size)) : locked.allocate_fast(size);
         ASSERT_TRUE(r.ok());
         mine.push_back(*r);
         if (i % 3 == 0) {

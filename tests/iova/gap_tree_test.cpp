@@ -65,8 +65,8 @@ std::optional<std::uint64_t> reference_search(const std::map<std::uint64_t, std:
   };
   switch (q.policy) {
     case Policy::kTopDown:
-      for (auto it = clipped.rbegin(); it != clipped.rend(); ++it) {
-        if (auto x = down(it->first, it->second)) return x;
+      for (std::size_t k = clipped.size(); k-- > 0;) {
+        if (auto x = down(clipped[k].first, clipped[k].second)) return x;
       }
       return std::nullopt;
     case Policy::kFirstFit: return first_fit();

@@ -22,18 +22,18 @@ using Bits = std::bitset<kUniverse>;
 
 class RangeSetProperty : public ::testing::TestWithParam<std::uint64_t> {
  protected:
-  std::uint64_t base() const { return GetParam(); }
-  std::uint64_t addr(std::size_t i) const { return base() + i; }
+  static std::uint64_t base() { return GetParam(); }
+  static std::uint64_t addr(std::size_t i) { return base() + i; }
 
-  Range random_range(testing::SplitMix64& rng) const {
+  static Range random_range(testing::SplitMix64& rng) {
     std::size_t a = rng.below(kUniverse);
     std::size_t b = rng.below(kUniverse);
     if (rng.below(4) == 0) b = a;  // single-address ranges often
     if (a > b) std::swap(a, b);
-    return Range(addr(a), addr(b));
+    return {addr(a), addr(b)};
   }
 
-  Bits bits_of(const Range& r) const {
+  static Bits bits_of(const Range& r) {
     Bits out;
     for (std::size_t i = 0; i < kUniverse; ++i) out[i] = r.contains(addr(i));
     return out;
@@ -41,7 +41,7 @@ class RangeSetProperty : public ::testing::TestWithParam<std::uint64_t> {
 
   // (a) the invariant and (b) equality with the model. Everything in the set
   // must lie in the universe, so ranges can be walked address by address.
-  void expect_matches(const RangeSet& s, const Bits& model) const {
+  static void expect_matches(const RangeSet& s, const Bits& model) {
     for (std::size_t i = 0; i + 1 < s.size(); ++i) {
       ASSERT_LT(s[i].last(), s[i + 1].first()) << s.to_string();
       ASSERT_GT(s[i + 1].first() - s[i].last(), 1U) << "not coalesced: " << s.to_string();
@@ -60,7 +60,7 @@ class RangeSetProperty : public ::testing::TestWithParam<std::uint64_t> {
   }
 
   // A random set built by random inserts, with its model.
-  std::pair<RangeSet, Bits> random_set(testing::SplitMix64& rng) const {
+  static std::pair<RangeSet, Bits> random_set(testing::SplitMix64& rng) {
     RangeSet s;
     Bits m;
     const std::uint64_t n = rng.below(6);

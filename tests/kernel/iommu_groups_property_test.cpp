@@ -145,7 +145,7 @@ std::vector<std::size_t> random_parent_first(const pci::Topology& t, iovakit::te
     if (!t.parent(i)) ready.push_back(i);
   }
   while (!ready.empty()) {
-    const std::size_t k = static_cast<std::size_t>(rng.below(ready.size()));
+    const auto k = static_cast<std::size_t>(rng.below(ready.size()));
     const std::size_t d = ready[k];
     ready.erase(ready.begin() + static_cast<std::ptrdiff_t>(k));
     out.push_back(d);
@@ -178,7 +178,7 @@ TEST(IommuGroupsProperty, RandomHierarchies) {
 
     // A single-function endpoint below isolating ports only is alone.
     for (std::size_t i = 0; i < t.size(); ++i) {
-      if (isolated.count(t.bdf(i).to_string()) == 0) continue;
+      if (!isolated.contains(t.bdf(i).to_string())) continue;
       EXPECT_EQ(p.members_with(i).size(), 1U) << "seed " << seed << " " << t.bdf(i).to_string();
     }
 

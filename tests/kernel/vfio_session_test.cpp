@@ -35,7 +35,7 @@ std::unique_ptr<Q35> q35() {
   auto topology = pci::Topology::build(std::move(records));
   auto dmar = acpi::decode_dmar(read_bytes(dir / "DMAR"));
   EXPECT_TRUE(topology.ok() && dmar.ok());
-  auto m = std::unique_ptr<Q35>(new Q35{std::move(topology).value(), std::move(dmar).value(), {}});
+  auto m = std::make_unique<Q35>(Q35{std::move(topology).value(), std::move(dmar).value(), {}});
   m->input.topology = &m->topology;
   m->input.dmar = &m->dmar;
   m->input.intel_registers[m->dmar.drhds.front().register_base] = {0xd2008c22260286ULL, 0xf00f5eULL};

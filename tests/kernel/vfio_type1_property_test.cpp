@@ -10,6 +10,7 @@
 // the kernel's node list must equal the reference set exactly.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 #include "iovakit/iova/range_set.h"
@@ -27,7 +28,7 @@ using iova::ResvType;
 constexpr std::uint64_t kPage = 0x1000;
 
 Range intersect(const Range& a, const Range& b) {
-  return Range(std::max(a.first(), b.first()), std::min(a.last(), b.last()));
+  return {std::max(a.first(), b.first()), std::min(a.last(), b.last())};
 }
 
 struct Reference {
@@ -74,10 +75,7 @@ struct Reference {
   }
 
   [[nodiscard]] bool overlaps_mapping(const Range& r) const {
-    for (const auto& [iova, last] : maps) {
-      if (iova <= r.last() && last >= r.first()) return true;
-    }
-    return false;
+    return std::ranges::any_of(maps, [&](const auto& m) { return m.first <= r.last() && m.second >= r.first(); });
   }
 };
 

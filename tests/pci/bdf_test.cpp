@@ -103,6 +103,7 @@ TEST(Bdf, OrdersLikeLspci) {
   std::vector<Bdf> bdfs = {Bdf(1, 0, 0, 0), Bdf(0, 2, 0, 0), Bdf(0, 0, 0x1f, 3), Bdf(0, 0, 0x1f, 0), Bdf(0, 0, 2, 0)};
   std::sort(bdfs.begin(), bdfs.end());
   std::vector<std::string> text;
+  text.reserve(bdfs.size());
   for (const auto& b : bdfs) text.push_back(b.to_string());
   EXPECT_EQ(text,
             (std::vector<std::string>{"0000:00:02.0", "0000:00:1f.0", "0000:00:1f.3", "0000:02:00.0", "0001:00:00.0"}));

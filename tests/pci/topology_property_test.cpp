@@ -46,7 +46,7 @@ class Generator {
   void populate(std::uint8_t bus, const std::vector<Bdf>& above, int depth, bool conventional_bus,
                 std::size_t aliasing) {
     const unsigned slots = 1 + static_cast<unsigned>(rng_.below(3));
-    unsigned device = static_cast<unsigned>(rng_.below(4));
+    auto device = static_cast<unsigned>(rng_.below(4));
     for (unsigned s = 0; s < slots && device <= kMaxDevice; ++s, device += 1 + static_cast<unsigned>(rng_.below(6))) {
       const bool make_bridge = depth < 4 && next_bus_ < 240 && rng_.below(3) == 0;
       if (!make_bridge) {

@@ -14,6 +14,7 @@ using testing::record;
 
 std::vector<std::string> names(const Topology& t, const std::vector<std::size_t>& indexes) {
   std::vector<std::string> out;
+  out.reserve(indexes.size());
   for (const auto i : indexes) out.push_back(t.bdf(i).to_string());
   return out;
 }

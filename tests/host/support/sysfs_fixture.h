@@ -103,7 +103,7 @@ class SysfsFixture {
     return *this;
   }
   // An Intel unit under sys/devices/virtual/iommu (parent NULL).
-  SysfsFixture& intel_unit(std::string name, std::uint64_t cap, std::uint64_t ecap, std::uint64_t address) {
+  SysfsFixture& intel_unit(const std::string& name, std::uint64_t cap, std::uint64_t ecap, std::uint64_t address) {
     Unit u{name, "sys/devices/virtual/iommu/" + name};
     u.files["intel-iommu/cap"] = fmt::format("{:x}\n", cap);
     u.files["intel-iommu/ecap"] = fmt::format("{:x}\n", ecap);
@@ -115,8 +115,8 @@ class SysfsFixture {
     return *this;
   }
   // An AMD unit below the IOMMU's own PCI function.
-  SysfsFixture& amd_unit(std::string name, std::string iommu_bdf, std::uint32_t cap, std::string features) {
-    Unit u{name, ""};
+  SysfsFixture& amd_unit(std::string name, std::string iommu_bdf, std::uint32_t cap, const std::string& features) {
+    Unit u{std::move(name), ""};
     u.parent_pci = std::move(iommu_bdf);
     u.files["amd-iommu/cap"] = fmt::format("{:x}\n", cap);
     u.files["amd-iommu/features"] = features + "\n";
@@ -124,7 +124,7 @@ class SysfsFixture {
     return *this;
   }
   // An Arm SMMU below its platform device (no attribute group).
-  SysfsFixture& platform_unit(std::string name, std::string platform_device) {
+  SysfsFixture& platform_unit(const std::string& name, const std::string& platform_device) {
     units_.push_back(Unit{name, "sys/devices/platform/" + platform_device + "/iommu/" + name});
     return *this;
   }
@@ -173,10 +173,10 @@ class SysfsFixture {
 
     std::map<std::string, std::string> unit_dirs;
     for (const auto& u : units_) {
-      const std::string dir = u.parent_pci.empty() ? u.dir : pci_dir(u.parent_pci) + "/iommu/" + u.name;
+      const std::string dir = u.parent_pci.empty() ? u.dir : fmt::format("{}/iommu/{}", pci_dir(u.parent_pci), u.name);
       unit_dirs[u.name] = dir;
       add_dir(dir);
-      for (const auto& [name, content] : u.files) add_file(dir + "/" + name, content);
+      for (const auto& [name, content] : u.files) add_file(fmt::format("{}/{}", dir, name), content);
       add_file(dir + "/uevent", "");
       add_link("sys/class/iommu/" + u.name, dir);
     }

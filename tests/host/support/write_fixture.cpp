@@ -7,6 +7,8 @@
 // each fixture's capture in the fuzzer's record format (fuzz/host_tree_format.h;
 // config space cut to 256 bytes, so a seed stays far under run_fuzzer.sh's
 // 64 KiB -max_len), and the four broken inputs of bad_input_test.cpp.
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -20,13 +22,19 @@ namespace {
 
 using iovakit::host::FileTree;
 using iovakit::host::NodeType;
-using namespace iovakit::host::testing;
+using iovakit::host::testing::amd_ivmd;
+using iovakit::host::testing::arm_iort_rmr;
+using iovakit::host::testing::intel_laptop;
+using iovakit::host::testing::pcie_to_pci;
+using iovakit::host::testing::planted_secrets;
+using iovakit::host::testing::server_nic_rmrr;
+using iovakit::host::testing::SysfsFixture;
 
 const std::map<std::string, SysfsFixture (*)()>& fixtures() {
-  static const std::map<std::string, SysfsFixture (*)()> kFixtures = {
+  static const std::map<std::string, SysfsFixture (*)()> by_name = {
       {"intel-laptop", intel_laptop}, {"server-nic-rmrr", server_nic_rmrr}, {"amd-ivmd", amd_ivmd},
       {"arm-iort-rmr", arm_iort_rmr}, {"pcie-to-pci", pcie_to_pci},         {"planted-secrets", planted_secrets}};
-  return kFixtures;
+  return by_name;
 }
 
 bool write_file(const std::string& path, const std::string& bytes) {
@@ -58,7 +66,7 @@ int write_seeds(const std::string& dir) {
   bool ok = true;
   for (const auto& [name, make] : fixtures()) {
     if (name == "planted-secrets") continue;  // its capture is intel-laptop's
-    ok = ok && write_file(dir + "/" + name + ".tree", iovakit::fuzz::encode_tree(seed_tree(make())));
+    ok = ok && write_file(fmt::format("{}/{}.tree", dir, name), iovakit::fuzz::encode_tree(seed_tree(make())));
   }
   SysfsFixture bad_class = intel_laptop();
   bad_class.file(bad_class.pci_dir("0000:00:14.0") + "/class", "\x01\xfe garbage\n");
