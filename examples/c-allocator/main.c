@@ -40,8 +40,8 @@ int main(void) {
   /* 2. A 32-bit device's 64 KiB ring and 12 KiB buffer. */
   uint64_t ring = 0;
   uint64_t buf = 0;
-  check(iovakit_alloc_dma(a, 64 * 1024, 0xffffffffULL, &ring), "ring");
-  check(iovakit_alloc_dma(a, 12 * 1024, 0xffffffffULL, &buf), "buffer");
+  check(iovakit_alloc_dma(a, 64 * 1024ULL, 0xffffffffULL, &ring), "ring");
+  check(iovakit_alloc_dma(a, 12 * 1024ULL, 0xffffffffULL, &buf), "buffer");
   printf("ring   0x%016" PRIx64 " (64 KiB, 64 KiB aligned, below 4 GiB)\n", ring);
   printf("buffer 0x%016" PRIx64 " (12 KiB, 16 KiB aligned)\n", buf);
 
