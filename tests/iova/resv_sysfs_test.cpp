@@ -62,8 +62,7 @@ TEST(ResvSysfs, RejectsMalformedLinesWithLineNumberAndReason) {
       {"0x00000000fee00000 0x00000000feefffff0 msi\n", 1, "one space after the end"},
   };
   for (const auto& c : cases) {
-    const std::string text = c.text;
-    auto r = parse_reserved_regions(text, "rr");
+    auto r = parse_reserved_regions(c.text, "rr");
     ASSERT_FALSE(r.ok()) << c.text;
     EXPECT_EQ(r.error().where().line, c.line) << c.text;
     EXPECT_EQ(r.error().where().source, "rr");
