@@ -65,14 +65,15 @@ BENCHMARK(BM_RangeSetComplement)->Arg(4)->Arg(64)->Arg(1024);
 // misses:
 //   0  2^17 granules aligned to 2^17, a size-aligned power of two, among
 //      gaps of 1.5 x 2^17 that hold no multiple of 2^17 with room after it:
-//      the blocks row decides at the root.
+//      the wide rows decide at the root (so did the blocks row before them).
 //   1  2^17 + 1 aligned to 2^18 (the DMA API's rounding of a size that is no
 //      power of two), among gaps of 1.75 x 2^17 that hold an aligned block
-//      of 2^17 but only 2^15 granules at their multiple of 2^18: the
-//      next_fits row decides at the root.
+//      of 2^17 but only 2^15 granules at their multiple of 2^18: the wide
+//      rows decide at the root (so did the next_fits row before them).
 //   2  one granule aligned to 2^17, among gaps of 2^17 - 1 that hold no
-//      multiple of 2^17: the anchors row decides (before it, the last lane
-//      was a necessary condition only, and every near miss cost a descent).
+//      multiple of 2^17: the wide rows decide (so did the 16-bit anchors
+//      before them; before those, the last lane was a necessary condition
+//      only, and every near miss cost a descent).
 //   3  2^17 granules aligned to 2^16 (a size past the lane cap, aligned
 //      below its size), among gaps of 2^17 + 100 that start one granule
 //      past a multiple of 2^16, so that aligning wastes 2^16 - 1: the
@@ -83,8 +84,8 @@ BENCHMARK(BM_RangeSetComplement)->Arg(4)->Arg(64)->Arg(1024);
 //   5  3 x 2^17 granules aligned to 2^17 (1.5 GiB aligned to 512 MiB with
 //      4 KiB granules: a size past the cap and past its alignment, aligned
 //      past 2^16), among gaps of 3.5 x 2^17 that start one granule past a
-//      multiple of 2^17: not exact, every near miss costs a descent
-//      (periods of 2^20 from 2^20).
+//      multiple of 2^17 (periods of 2^20 from 2^20): the wide rows decide
+//      (before them, every near miss cost a descent).
 void BM_GapTreeFailingBeyondTheLanes(benchmark::State& state) {
   constexpr std::uint64_t kBlock = 1ULL << 17;
   const auto gaps = static_cast<std::uint64_t>(state.range(0));

@@ -69,7 +69,8 @@ GapTree::GapTree(GapTree&& other) noexcept
       root_(std::exchange(other.root_, nullptr)),
       size_(std::exchange(other.size_, 0)),
       leaves_(std::exchange(other.leaves_, 0)),
-      inners_(std::exchange(other.inners_, 0)) {}
+      inners_(std::exchange(other.inners_, 0)),
+      wide_rows_(std::exchange(other.wide_rows_, 0)) {}
 
 GapTree& GapTree::operator=(GapTree&& other) noexcept {
   if (this != &other) {
@@ -88,6 +89,7 @@ GapTree& GapTree::operator=(GapTree&& other) noexcept {
     size_ = std::exchange(other.size_, 0);
     leaves_ = std::exchange(other.leaves_, 0);
     inners_ = std::exchange(other.inners_, 0);
+    wide_rows_ = std::exchange(other.wide_rows_, 0);
   }
   return *this;
 }
@@ -114,6 +116,9 @@ GapTree::Node* GapTree::new_inner(std::uint32_t height) {
   ++inners_;
   Node* n = new (memory) Node{};
   n->height = height;
+  // Slots are filled by copies and recompute_slot, which replaces a slot's
+  // wide row: it must start without one.
+  std::fill_n(wides(n), fanout_, nullptr);
   return n;
 }
 
@@ -132,6 +137,7 @@ void GapTree::free_node(Node* n) {
 void GapTree::free_subtree(Node* n) {
   if (n->height > 0) {
     for (std::uint32_t i = 0; i < n->count; ++i) free_subtree(children(n)[i]);
+    drop_wides(n);
   }
   free_node(n);
 }
@@ -331,6 +337,18 @@ std::string GapTree::check() const {
   if (!error.empty()) return error;
   if (entries != size_) return fmt::format("size() is {} but the leaves hold {} entries", size_, entries);
   if (root_->height > 0 && root_->count < 2) return "inner root with fewer than two children";
+  // Every wide row is held by exactly one slot: one kept by two would be
+  // freed twice, one by none leaks.
+  std::size_t held = 0;
+  auto count_wides = [&](auto& self, const Node* n) -> void {
+    if (n->height == 0) return;
+    for (std::uint32_t i = 0; i < n->count; ++i) {
+      held += wides(n)[i] != nullptr ? 1 : 0;
+      self(self, children(n)[i]);
+    }
+  };
+  count_wides(count_wides, root_);
+  if (held != wide_rows_) return fmt::format("{} wide rows in the slots but {} allocated", held, wide_rows_);
   return "";
 }
 
@@ -380,16 +398,24 @@ std::string GapTree::check_node(const Node* n, std::uint64_t lo, bool is_root, s
           return fmt::format("stale summary at height {} slot {}: shortfall {} is {:#x}, recomputed {:#x}", n->height,
                              i, l, got.shortfalls[l], want.shortfalls[l]);
         }
-        if (want.anchors[l] != got.anchors[l]) {
-          return fmt::format("stale summary at height {} slot {}: anchor {} is {:#x}, recomputed {:#x}", n->height, i,
-                             l, got.anchors[l], want.anchors[l]);
-        }
       }
       return fmt::format(
-          "stale summary at height {} slot {}: high {:#x} mask {:#x} gap {:#x} blocks {:#x} next_fit {:#x}, "
-          "recomputed {:#x} {:#x} {:#x} {:#x} {:#x}",
-          n->height, i, got.high, got.mask, got.gap, got.blocks, got.next_fit, want.high, want.mask, want.gap,
-          want.blocks, want.next_fit);
+          "stale summary at height {} slot {}: high {:#x} mask {:#x} gap {:#x} wide {}, recomputed {:#x} {:#x} {:#x} "
+          "{}",
+          n->height, i, got.high, got.mask, got.gap, got.wide, want.high, want.mask, want.gap, want.wide);
+    }
+    WideRow want_wide;  // NOLINT(cppcoreguidelines-pro-type-member-init): child_wide fills it
+    if (child_wide(c, clo, want_wide) != (wides(n)[i] != nullptr)) {
+      return fmt::format("stale wide row at height {} slot {}: {}", n->height, i,
+                         wides(n)[i] == nullptr ? "missing" : "kept for a subtree without one");
+    }
+    if (wides(n)[i] != nullptr) {
+      for (std::uint32_t k = 0; k < kWideOrders; ++k) {
+        if (want_wide.fit[k] != wides(n)[i]->fit[k]) {
+          return fmt::format("stale wide row at height {} slot {}: order {} fit is {:#x}, recomputed {:#x}", n->height,
+                             i, kWideMin + k, wides(n)[i]->fit[k], want_wide.fit[k]);
+        }
+      }
     }
   }
   return "";

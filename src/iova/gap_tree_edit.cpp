@@ -59,13 +59,19 @@ void GapTree::leaf_remove_at(Node* leaf, std::uint32_t pos) const {
   --leaf->count;
 }
 
+// The new slot starts without a wide row: the shift left a copy of the
+// pointer of the slot that moved up, which that slot owns.
 void GapTree::inner_insert_slot(Node* n, std::uint32_t pos, Node* child) const {
   shift_slots(n, pos, pos + 1, n->count - pos);
   children(n)[pos] = child;
+  wides(n)[pos] = nullptr;
   ++n->count;
 }
 
+// The slot's child is gone (freed, or merged into a sibling whose slot is
+// recomputed): so is its summary, wide row included.
 void GapTree::inner_remove_slot(Node* n, std::uint32_t pos) const {
+  drop_wide(n, pos);
   shift_slots(n, pos + 1, pos, n->count - pos - 1);
   --n->count;
 }
@@ -359,6 +365,7 @@ std::optional<GapTree::Entry> GapTree::erase_entry(std::uint64_t first, bool res
   while (root_->height > 0 && root_->count == 1) {
     Node* old = root_;
     root_ = children(old)[0];
+    drop_wides(old);
     free_node(old);
   }
   // If the entry was the last of its leaf, the gap it leaves belongs to the

@@ -8,6 +8,7 @@
 //   gap_tree.cpp          construction, node memory, slot moves, descent,
 //                         lookups, the invariant check
 //   gap_tree_summary.cpp  gap summaries and their upward propagation
+//   gap_tree_wide.cpp     wide rows: exact fits past the lanes
 //   gap_tree_edit.cpp     insert and erase: leaf and slot edits, shifts into
 //                         siblings, splits, merges, borrows
 //   gap_tree_search.cpp   the searches of the three policies
@@ -36,16 +37,10 @@ constexpr std::uint32_t kMaxDepth = 72;
 using Lanes = std::array<std::uint16_t, GapTree::kLanes>;
 
 // An inner node's rows of one 64-bit word per child: highs, children, masks,
-// max_gaps, blocks, next_fits. The lanes follow them.
-constexpr std::size_t kScalarRows = 6;
-// Then rows of kLanes 16-bit values per child: lanes, shortfalls, anchors.
-constexpr std::size_t kLaneRows = 3;
-
-// Bit 0 of a blocks row (whose bits below kBlockMin are otherwise unused):
-// the slot's anchors row is not all zero. Then one test of the blocks on
-// the update path passes over the blocks, next_fits and anchors rows
-// together (propagate), and the anchors cost W1 nothing there.
-constexpr std::uint64_t kHasAnchors = 1;
+// max_gaps, wides. The lanes follow them.
+constexpr std::size_t kScalarRows = 5;
+// Then rows of kLanes 16-bit values per child: lanes, shortfalls.
+constexpr std::size_t kLaneRows = 2;
 
 inline std::uint64_t low_mask(std::uint32_t bits) {
   return bits >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << bits) - 1;
@@ -56,6 +51,14 @@ inline std::uint64_t low_mask(std::uint32_t bits) {
 inline std::uint32_t floor_log2(std::uint64_t v) {
   return v == 0 ? 0 : 63U - static_cast<std::uint32_t>(std::countl_zero(v));
 }
+
+// The anchor order of the gap [a, b]: the largest t such that it holds a
+// multiple of 2^t. For a >= 1, a - 1 and b agree above their highest
+// differing bit t and b has bit t set, so b with the bits below t cleared
+// (the gap's anchor, its point with the most trailing zeros) is a multiple
+// of 2^t and of no higher power; 64 for a gap starting at 0. A gap fits
+// something at alignment 2^k only if k <= t.
+inline std::uint32_t anchor_order(std::uint64_t a, std::uint64_t b) { return a == 0 ? 64 : floor_log2((a - 1) ^ b); }
 
 // A cache line: 64 bytes on x86-64 and most arm64 cores (on a core with
 // larger lines, some prefetches are redundant).
@@ -119,14 +122,13 @@ inline std::uint32_t first_not_below(const std::uint64_t* row, std::uint32_t cou
 
 // Node header. A leaf is followed by firsts[leaf_cap] and lasts[leaf_cap];
 // an inner node by arrays of fanout elements: highs, children, masks (length
-// classes), max_gaps, blocks (aligned block orders), next_fits, then
-// lanes[fanout][kLanes], shortfalls[fanout][kLanes] and
-// anchors[fanout][kLanes]. The lanes of one child are contiguous (32 bytes)
-// so that the maximum over children is a loop of vector max operations. The
-// shortfalls and anchors come last: only a slot with a gap past the lane
-// cap has shortfalls, and only one with a gap across a multiple of 2^17
-// granules has anchors, so W1 almost never reads them and they cost it no
-// cache line.
+// classes), max_gaps, wides (a WideRow or null), then lanes[fanout][kLanes]
+// and shortfalls[fanout][kLanes]. The lanes of one child are contiguous (32
+// bytes) so that the maximum over children is a loop of vector max
+// operations. The shortfalls come last: only a slot with a gap past the lane
+// cap has them, so W1 almost never reads them and they cost it no cache
+// line. The wides row is read on every update (whether the slot has a wide
+// row), so it sits with the scalar rows the update reads.
 struct GapTree::Node {
   std::uint32_t count = 0;
   std::uint32_t height = 0;    // 0 for leaves
@@ -139,11 +141,17 @@ struct GapTree::Summary {
   std::uint64_t high;
   std::uint64_t mask;
   std::uint64_t gap;
-  std::uint64_t blocks;
-  std::uint64_t next_fit;
+  bool wide;  // some gap crosses a multiple of 2^kWideMin: the slot has a WideRow
   gap_tree_impl::Lanes lanes;
   gap_tree_impl::Lanes shortfalls;  // all zero unless gap > kLaneCap
-  gap_tree_impl::Lanes anchors;     // all zero unless a gap crosses a multiple of 2^kAnchorMin
+};
+
+// A slot's exact fits past the lanes: fit[k - kWideMin] is the largest size
+// that fits at alignment 2^k in one of the subtree's gaps (0: none), max over
+// gaps [a, b] of b + 1 - align_up(a, 2^k). On the heap, one per slot that
+// has a gap across a multiple of 2^kWideMin (gap_tree.h, "wide rows").
+struct GapTree::WideRow {
+  std::array<std::uint64_t, kWideOrders> fit;
 };
 
 // Only node/index/lo[0 .. depth) are meaningful; the arrays are left
@@ -164,15 +172,15 @@ struct GapTree::Window {
   std::uint64_t align_mask = 0;
   std::uint64_t low = 0;
   std::uint64_t high = 0;
-  std::uint32_t lane = 0;         // lanes index for order (>= 1), clamped to the last lane
-  std::uint64_t lane_need = 0;    // what that lane must reach: min(size, kLaneCap)
-  std::uint32_t min_class = 0;    // best fit: the smallest sure-fit length class
-  bool lanes_exact = false;       // order >= 1, within the lanes (GapTree::exact)
-  bool blocks_exact = false;      // GapTree::block_exact(size, order): blocks and next_fits decide
-  bool shortfalls_exact = false;  // order 1..kLanes, size past the lane cap: max_gaps and shortfalls decide
-  bool anchors_exact = false;     // GapTree::anchor_exact(size, order): blocks and anchors decide
-  std::uint32_t anchor = 0;       // anchors index for order (>= kAnchorMin), clamped to the last
-  bool exact = false;             // one of the above, or order 0 (max_gaps decide): GapTree::exact
+  std::uint32_t min_class = 0;  // best fit: the smallest sure-fit length class
+  // Which rows decide whether a subtree holds the request (GapTree::holds):
+  // order 0, the max_gaps; within the lanes, the lane of the order (size up
+  // to the cap) or the max_gaps and shortfalls (past it); past the lanes,
+  // the wide rows.
+  std::uint32_t lane = 0;        // lanes and shortfalls index for an order 1..kLanes
+  bool shortfalls = false;       // order 1..kLanes, size past the lane cap
+  bool wide = false;             // order >= kWideMin
+  std::uint32_t wide_index = 0;  // order - kWideMin
   // Leaves entered so far, the search's cost measure (GapTree::search). A
   // search holds its Window on its stack, so counting in a const search
   // leaves concurrent readers safe.
@@ -195,10 +203,12 @@ inline std::uint64_t* GapTree::masks(Node* n) const { return highs(n) + 2 * std:
 inline const std::uint64_t* GapTree::masks(const Node* n) const { return highs(n) + 2 * std::size_t{fanout_}; }
 inline std::uint64_t* GapTree::max_gaps(Node* n) const { return highs(n) + 3 * std::size_t{fanout_}; }
 inline const std::uint64_t* GapTree::max_gaps(const Node* n) const { return highs(n) + 3 * std::size_t{fanout_}; }
-inline std::uint64_t* GapTree::blocks(Node* n) const { return highs(n) + 4 * std::size_t{fanout_}; }
-inline const std::uint64_t* GapTree::blocks(const Node* n) const { return highs(n) + 4 * std::size_t{fanout_}; }
-inline std::uint64_t* GapTree::next_fits(Node* n) const { return highs(n) + 5 * std::size_t{fanout_}; }
-inline const std::uint64_t* GapTree::next_fits(const Node* n) const { return highs(n) + 5 * std::size_t{fanout_}; }
+inline GapTree::WideRow** GapTree::wides(Node* n) const {
+  return reinterpret_cast<WideRow**>(highs(n) + 4 * std::size_t{fanout_});
+}
+inline GapTree::WideRow* const* GapTree::wides(const Node* n) const {
+  return reinterpret_cast<WideRow* const*>(highs(n) + 4 * std::size_t{fanout_});
+}
 inline std::uint16_t* GapTree::lanes(Node* n) const {
   return reinterpret_cast<std::uint16_t*>(highs(n) + gap_tree_impl::kScalarRows * std::size_t{fanout_});
 }
@@ -209,35 +219,26 @@ inline std::uint16_t* GapTree::shortfalls(Node* n) const { return lanes(n) + std
 inline const std::uint16_t* GapTree::shortfalls(const Node* n) const {
   return lanes(n) + std::size_t{fanout_} * kLanes;
 }
-inline std::uint16_t* GapTree::anchors(Node* n) const { return lanes(n) + 2 * std::size_t{fanout_} * kLanes; }
-inline const std::uint16_t* GapTree::anchors(const Node* n) const {
-  return lanes(n) + 2 * std::size_t{fanout_} * kLanes;
-}
 
 // Inline: raise_leaf reads a slot on every erase. The lanes are copied with
 // memcpy of a constant size, which GCC turns into two vector moves
-// (std::copy_n became a call to memmove). The shortfalls and anchors are
-// read only when the slot's largest gap and blocks say they may be nonzero
-// (they are zero otherwise, which check() verifies against the stored
-// rows with `full`): each is a cache line of its own that the update path
-// of a W1 erase would otherwise fetch (measured: 6-7% of a pair at N =
-// 1e6, docs/performance.md).
+// (std::copy_n became a call to memmove). The shortfalls are read only when
+// the slot's largest gap says they may be nonzero (they are zero otherwise,
+// which check() verifies against the stored row with `full`): they are a
+// cache line of their own that the update path of a W1 erase would
+// otherwise fetch (measured: 6-7% of a pair at N = 1e6,
+// docs/performance.md). A slot's wide row is not read here: only whether it
+// has one.
 inline void GapTree::read_slot(const Node* n, std::uint32_t i, Summary& out, bool full) const {
   out.high = highs(n)[i];
   out.mask = masks(n)[i];
   out.gap = max_gaps(n)[i];
-  out.blocks = blocks(n)[i];
-  out.next_fit = next_fits(n)[i];
+  out.wide = wides(n)[i] != nullptr;
   std::memcpy(out.lanes.data(), lanes(n) + (std::size_t{i} * kLanes), sizeof(gap_tree_impl::Lanes));
   if (full || out.gap > kLaneCap) {
     std::memcpy(out.shortfalls.data(), shortfalls(n) + (std::size_t{i} * kLanes), sizeof(gap_tree_impl::Lanes));
   } else {
     out.shortfalls = gap_tree_impl::Lanes{};
-  }
-  if (full || (out.blocks & gap_tree_impl::kHasAnchors) != 0) {
-    std::memcpy(out.anchors.data(), anchors(n) + (std::size_t{i} * kLanes), sizeof(gap_tree_impl::Lanes));
-  } else {
-    out.anchors = gap_tree_impl::Lanes{};
   }
 }
 

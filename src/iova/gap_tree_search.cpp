@@ -105,17 +105,13 @@ std::optional<std::uint64_t> GapTree::search_path(const Query& query, Path* path
   Window w;
   w.size = query.size;
   w.order = std::min(query.order, orders_ - 1);
-  w.lane = std::min(std::max(w.order, 1U), kLanes) - 1;
-  w.lane_need = std::min(w.size, kLaneCap);
   w.align_mask = low_mask(w.order);
   w.low = query.low;
   w.high = std::min(query.high, max_pfn_);
-  w.blocks_exact = block_exact(w.size, w.order);
-  w.lanes_exact = w.order >= 1 && w.order <= kLanes && w.size <= kLaneCap;
-  w.shortfalls_exact = w.order >= 1 && w.order <= kLanes && w.size > kLaneCap && !w.blocks_exact;
-  w.anchors_exact = anchor_exact(w.size, w.order);
-  w.anchor = w.order >= kAnchorMin ? std::min(w.order, kAnchorMax) - kAnchorMin : 0;
-  w.exact = w.order == 0 || w.lanes_exact || w.blocks_exact || w.shortfalls_exact || w.anchors_exact;
+  w.lane = std::min(std::max(w.order, 1U), kLanes) - 1;
+  w.shortfalls = w.order >= 1 && w.order <= kLanes && w.size > kLaneCap;
+  w.wide = w.order >= kWideMin;
+  w.wide_index = w.wide ? w.order - kWideMin : 0;
   if (w.size == 0 || w.low > w.high || w.high - w.low < w.size - 1) return std::nullopt;
   const std::optional<std::uint64_t> at = search_window(w, query.policy, path);
   if (leaves != nullptr) *leaves = w.leaves;
@@ -176,17 +172,6 @@ std::optional<std::uint64_t> GapTree::search_window(Window& w, Policy policy, Pa
 
 namespace {
 
-// Whether a subtree with these blocks and next_fit holds a size-aligned
-// request beyond the lanes (GapTree::block_exact: 2^(order-1) < size <=
-// 2^order). A gap of block order >= order holds it at its aligned block. A
-// gap of order order - 1 holds it when its next fit (at 2^order) reaches
-// size. A gap of a lower order cannot, since the fit would begin with an
-// aligned block of 2^(order-1); its next fit is below 2^(order-1) as well,
-// so the maximum over all gaps decides.
-bool blocks_hold(std::uint64_t blocks, std::uint64_t next_fit, std::uint64_t size, std::uint32_t order) {
-  return (blocks >> order) != 0 || next_fit >= size;
-}
-
 // Whether a subtree whose largest gap is `gap` and whose shortfall at the
 // request's order is `shortfall` holds a size past the lane cap at an order
 // within the lanes: its fit there is gap - shortfall (the row is kept
@@ -195,32 +180,25 @@ bool shortfalls_hold(std::uint64_t gap, std::uint16_t shortfall, std::uint64_t s
   return gap >= size && gap - shortfall >= size;
 }
 
-// Whether a subtree with these blocks and this anchor at the request's
-// order holds a size up to the lane cap at an order past the lanes (up to
-// kAnchorMax; past it, with the last anchor, a necessary condition): a gap
-// of block order >= order holds it at an aligned block, and a gap of a
-// lower order holds at most one multiple of 2^order, its anchor, from
-// which the anchor row keeps what fits.
-bool anchors_hold(std::uint64_t blocks, std::uint16_t anchor, std::uint64_t size, std::uint32_t order) {
-  return (blocks >> order) != 0 || anchor >= size;
+// Whether a subtree with this wide row (null: none) holds a size at the
+// row's order (past the lanes): the row keeps the largest fit there.
+// (A template: the row's type is private to GapTree.)
+template <typename Row>
+bool wide_holds(const Row* row, std::uint32_t index, std::uint64_t size) {
+  return row != nullptr && row->fit[index] >= size;
 }
 
 }  // namespace
 
-// Whether child i of n can hold the request: exact where GapTree::exact
-// says so, a necessary condition elsewhere.
-bool GapTree::may_fit(const Node* n, std::uint32_t i, const Window& w) const {
-  // Within the lanes, a lane at the request's size implies a gap that long.
+// Whether child i of n holds the request: some gap of its subtree fits it
+// (the window aside). Exact for every size and alignment: the max_gaps at
+// order 0; within the lanes a lane (a size up to the cap) or the largest gap
+// and the shortfalls (past it); past the lanes the wide row.
+bool GapTree::holds(const Node* n, std::uint32_t i, const Window& w) const {
   if (w.order == 0) return max_gaps(n)[i] >= w.size;
-  if (w.blocks_exact) return blocks_hold(blocks(n)[i], next_fits(n)[i], w.size, w.order);
-  if (w.shortfalls_exact)
-    return shortfalls_hold(max_gaps(n)[i], shortfalls(n)[std::size_t{i} * kLanes + w.lane], w.size);
-  const bool anchored = w.order >= kAnchorMin && w.size <= kLaneCap;
-  if (anchored && !anchors_hold(blocks(n)[i], anchors(n)[std::size_t{i} * kLanes + w.anchor], w.size, w.order))
-    return false;
-  if (w.anchors_exact) return true;
-  if (lanes(n)[std::size_t{i} * kLanes + w.lane] < w.lane_need) return false;
-  return w.lanes_exact || max_gaps(n)[i] >= w.size;
+  if (w.wide) return wide_holds(wides(n)[i], w.wide_index, w.size);
+  if (w.shortfalls) return shortfalls_hold(max_gaps(n)[i], shortfalls(n)[std::size_t{i} * kLanes + w.lane], w.size);
+  return lanes(n)[std::size_t{i} * kLanes + w.lane] >= w.size;
 }
 
 // Notes the step into child i of n (at depth d) in `path`, if one is being
@@ -285,7 +263,7 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
     }
     return search_down(c, child_lo(h, i, lo), w, out, path, d + 1);
   };
-  if (w.exact && lo >= w.low && h[n->count - 1] <= w.high) {
+  if (lo >= w.low && h[n->count - 1] <= w.high) {
     // Every child lies inside the window and one row decides a fit
     // exactly: the highest child that fits is the answer's subtree, found
     // by a scan of one row (about 30 children are passed per W1 pair).
@@ -293,23 +271,18 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
     if (w.order == 0) {
       const std::uint64_t* g = max_gaps(n);
       while (i > 0 && g[i - 1] < w.size) --i;
-    } else if (w.blocks_exact) {
-      const std::uint64_t* b = blocks(n);
-      const std::uint64_t* t = next_fits(n);
-      while (i > 0 && !blocks_hold(b[i - 1], t[i - 1], w.size, w.order)) --i;
-    } else if (w.shortfalls_exact) {
+    } else if (w.wide) {
+      const WideRow* const* rows = wides(n);
+      while (i > 0 && !wide_holds(rows[i - 1], w.wide_index, w.size)) --i;
+    } else if (w.shortfalls) {
       const std::uint64_t* g = max_gaps(n);
       const std::uint16_t* sf = shortfalls(n);
       while (i > 0 && !shortfalls_hold(g[i - 1], sf[std::size_t{i - 1} * kLanes + w.lane], w.size)) --i;
-    } else if (w.anchors_exact) {
-      const std::uint64_t* b = blocks(n);
-      const std::uint16_t* an = anchors(n);
-      while (i > 0 && !anchors_hold(b[i - 1], an[std::size_t{i - 1} * kLanes + w.anchor], w.size, w.order)) --i;
     } else {
       const std::uint16_t* lane = lanes(n) + std::size_t{i - 1} * kLanes + w.lane;
-      while (i > 0 && *lane < w.lane_need) {
+      while (i > 0 && *lane < w.size) {
         --i;
-        lane -= kLanes;  // at i == 0: inside the max_gaps row before, not read
+        lane -= kLanes;  // at i == 0: inside the wides row before, not read
       }
     }
     return i > 0 && enter(i - 1);
@@ -318,7 +291,7 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
     const std::uint64_t clo = child_lo(h, i, lo);
     if (clo > w.high) continue;
     if (h[i] <= w.low) return false;  // the child's gaps end below h[i]
-    if (!may_fit(n, i, w)) continue;
+    if (!holds(n, i, w)) continue;
     if (enter(i)) return true;
   }
   return false;
@@ -338,7 +311,7 @@ bool GapTree::search_up(const Node* n, std::uint64_t lo, const Window& w, std::u
     const std::uint64_t clo = child_lo(h, i, lo);
     if (clo > w.high) return false;
     if (h[i] <= w.low) continue;
-    if (!may_fit(n, i, w)) continue;
+    if (!holds(n, i, w)) continue;
     note(path, d, n, i, lo);
     if (search_up(children(n)[i], clo, w, out, path, d + 1)) return true;
   }

@@ -18,10 +18,9 @@ namespace iovakit::iova {
 
 namespace {
 
+using gap_tree_impl::anchor_order;
 using gap_tree_impl::floor_log2;
-using gap_tree_impl::kHasAnchors;
 using gap_tree_impl::Lanes;
-using gap_tree_impl::low_mask;
 
 constexpr std::uint32_t kLanes = GapTree::kLanes;
 constexpr std::uint64_t kLaneCap = GapTree::kLaneCap;
@@ -78,32 +77,10 @@ bool GapTree::same(const Summary& a, const Summary& b) {
   const LaneVec short_diff =
       (load_lanes(a.shortfalls.data()) ^ load_lanes(b.shortfalls.data())) |
       (load_lanes(a.shortfalls.data() + kVecLanes) ^ load_lanes(b.shortfalls.data() + kVecLanes));
-  const LaneVec anchor_diff = (load_lanes(a.anchors.data()) ^ load_lanes(b.anchors.data())) |
-                              (load_lanes(a.anchors.data() + kVecLanes) ^ load_lanes(b.anchors.data() + kVecLanes));
-  return !any_set(diff | short_diff | anchor_diff) && a.high == b.high && a.mask == b.mask && a.gap == b.gap &&
-         a.blocks == b.blocks && a.next_fit == b.next_fit;
+  return !any_set(diff | short_diff) && a.high == b.high && a.mask == b.mask && a.gap == b.gap && a.wide == b.wide;
 }
 
 namespace {
-
-// Adds the gap [a, a + length - 1] to a summary's blocks and next_fit. Its
-// block order m is the largest such that it holds 2^m granules aligned to
-// 2^m: a gap of length L, floor(log2 L) = c, always holds an aligned block
-// of 2^(c-1), and one of 2^c when aligning its start to 2^c wastes at most
-// L - 2^c. Orders below kBlockMin are not recorded (the lanes decide
-// there). Its next fit is the largest size that fits in it aligned to
-// 2^(m+1), which is below 2^(m+1) (else its order would be m+1). Only gaps
-// longer than the lane cap can reach kBlockMin, so only those are passed
-// here (by leaf_summary's second pass).
-void add_block(std::uint64_t a, std::uint64_t length, std::uint64_t& blocks, std::uint64_t& next_fit) {
-  const std::uint32_t c = floor_log2(length);
-  const std::uint64_t waste = (std::uint64_t{0} - a) & low_mask(c);
-  const std::uint32_t m = waste <= length - (std::uint64_t{1} << c) ? c : c - 1;
-  if (m < GapTree::kBlockMin) return;
-  blocks |= std::uint64_t{1} << m;
-  const std::uint64_t next_waste = (std::uint64_t{0} - a) & low_mask(m + 1);
-  if (next_waste < length) next_fit = std::max(next_fit, length - next_waste);
-}
 
 // The lanes of the gap [a, a + length - 1]: lane k-1 is min(kLaneCap,
 // largest size that fits at alignment 2^k). Aligning the start to 2^k wastes
@@ -155,34 +132,13 @@ struct Shortfalls {
   }
 };
 
-// Anchors (gap_tree.h, "anchors"). The anchor of a gap [a, b] is its point
-// with the most trailing zeros: for a >= 1, a - 1 and b agree above their
-// highest differing bit t and b has bit t set, so the anchor is b with the
-// bits below t cleared, a multiple of 2^t and of no higher power; 0 when the
-// gap starts at 0. Whether a gap's anchor counts (a multiple of
-// 2^kAnchorMin): anchor_order(a, b) >= kAnchorMin.
-constexpr std::uint32_t kAnchorMin = GapTree::kAnchorMin;
+// Only a gap of anchor order kWideMin or more (gap_tree_impl::anchor_order)
+// fits anything at the orders of the wide rows.
+constexpr std::uint32_t kWideMin = GapTree::kWideMin;
 
-std::uint32_t anchor_order(std::uint64_t a, std::uint64_t b) { return a == 0 ? 64 : floor_log2((a - 1) ^ b); }
-
-// Whether some gap inside [a, b] may have an anchor that counts: [a, b]
-// holds a multiple of 2^kAnchorMin.
-bool crosses_anchor(std::uint64_t a, std::uint64_t b) { return (a == 0) | ((((a - 1) ^ b) >> kAnchorMin) != 0); }
-
-// Lane j of the anchors is order kAnchorMin + j.
-constexpr LaneVec kAnchorLow = {1, 2, 3, 4, 5, 6, 7, 8};
-constexpr LaneVec kAnchorHigh = {9, 10, 11, 12, 13, 14, 15, 16};
-
-// Raises the anchors by the gap [a, b] whose anchor has order t >=
-// kAnchorMin: lanes of orders up to t take min(kLaneCap, b - p + 1).
-void raise_anchors(LaneVec& low, LaneVec& high, std::uint64_t a, std::uint64_t b, std::uint32_t t) {
-  const std::uint64_t p = a == 0 ? 0 : b & ~low_mask(t);
-  const LaneVec v = splat(b - p >= kLaneCap ? kLaneCap : b - p + 1);
-  // Orders kAnchorMin + j <= t, that is j + 1 <= t - kLanes.
-  const LaneVec reach = splat(std::min(t, GapTree::kAnchorMax) - GapTree::kLanes);
-  low = max_vec(low, v & reinterpret_cast<LaneVec>(kAnchorLow <= reach));
-  high = max_vec(high, v & reinterpret_cast<LaneVec>(kAnchorHigh <= reach));
-}
+// Whether some gap inside [a, b] may have a part in the wide rows: [a, b]
+// holds a multiple of 2^kWideMin.
+bool crosses_wide(std::uint64_t a, std::uint64_t b) { return (a == 0) | ((((a - 1) ^ b) >> kWideMin) != 0); }
 
 void raise_lanes(Lanes& lanes, std::uint64_t a, std::uint64_t length) {
   const std::array<LaneVec, 2> v = gap_lanes(a, length);
@@ -254,40 +210,32 @@ void GapTree::leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) con
   }
   out.mask = mask;
   out.gap = gap;
-  out.blocks = 0;
-  out.next_fit = 0;
+  out.wide = false;
   out.shortfalls = Lanes{};
-  out.anchors = Lanes{};
-  // The blocks, shortfalls and anchors in a second pass, only in a leaf
-  // with a long gap or one whose gaps span a multiple of 2^kAnchorMin: in
-  // the loop above their accumulators took registers that cost the loop
-  // about 80 instructions per W1 pair, whose leaves have no long gap but
-  // the lowest, and rarely an anchor.
+  // The shortfalls and whether the leaf has a wide row in a second pass,
+  // only in a leaf with a long gap or one whose gaps span a multiple of
+  // 2^kWideMin: in the loop above their accumulators took registers that
+  // cost the loop about 80 instructions per W1 pair, whose leaves have no
+  // long gap but the lowest, and rarely a wide row. The wide row itself is
+  // computed apart (child_wide), when the update reaches it.
   // a is now one past the last entry: every gap lies in [lo, a - 1].
-  if ((gap > kLaneCap) | crosses_anchor(lo, a - 1)) [[unlikely]] {
+  if ((gap > kLaneCap) | crosses_wide(lo, a - 1)) [[unlikely]] {
     Shortfalls shortfalls;
-    LaneVec anchor_low{};
-    LaneVec anchor_high{};
     a = lo;
     for (std::uint32_t i = 0; i < leaf->count; ++i) {
       if (f[i] > a) {
         const std::uint64_t length = f[i] - a;
         if (length > kLaneCap) {
-          add_block(a, length, out.blocks, out.next_fit);
           // Its fit at 2^k is length - w (w < 2^16 < length): its
           // shortfalls are the wastes.
           const LaneVec neg = splat(std::uint64_t{0} - a);
           shortfalls.add_long(gap, length, neg & kLowMasks, neg & kHighMasks);
         }
-        const std::uint32_t t = anchor_order(a, f[i] - 1);
-        if (t >= kAnchorMin) raise_anchors(anchor_low, anchor_high, a, f[i] - 1, t);
+        out.wide = out.wide || anchor_order(a, f[i] - 1) >= kWideMin;
       }
       a = l[i] + 1;
     }
     if (gap > kLaneCap) shortfalls.store(out.shortfalls);
-    store_lanes(out.anchors.data(), anchor_low);
-    store_lanes(out.anchors.data() + kVecLanes, anchor_high);
-    if (any_set(anchor_low | anchor_high)) out.blocks |= kHasAnchors;
   }
   store_lanes(out.lanes.data(), low);
   store_lanes(out.lanes.data() + kVecLanes, high);
@@ -297,12 +245,10 @@ void GapTree::leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) con
 void GapTree::inner_summary(const Node* n, Summary& out) const {
   out.mask = or_row(masks(n), n->count);
   out.gap = max_row(max_gaps(n), n->count);
-  out.blocks = or_row(blocks(n), n->count);
-  out.next_fit = max_row(next_fits(n), n->count);
+  out.wide = std::any_of(wides(n), wides(n) + n->count, [](const WideRow* r) { return r != nullptr; });
   max_rows(out.lanes, lanes(n), n->count);
   out.high = highs(n)[n->count - 1];
   shortfall_row(n, out.gap, out.shortfalls);
-  max_rows(out.anchors, anchors(n), n->count);
 }
 
 // The shortfalls of a slot whose children are n's and whose largest gap is
@@ -336,23 +282,27 @@ void GapTree::write_slot(Node* n, std::uint32_t i, const Summary& s) const {
   highs(n)[i] = s.high;
   masks(n)[i] = s.mask;
   max_gaps(n)[i] = s.gap;
-  blocks(n)[i] = s.blocks;
-  next_fits(n)[i] = s.next_fit;
   std::uint16_t* row = lanes(n) + std::size_t{i} * kLanes;
   store_lanes(row, load_lanes(s.lanes.data()));
   store_lanes(row + kVecLanes, load_lanes(s.lanes.data() + kVecLanes));
   std::uint16_t* short_row = shortfalls(n) + std::size_t{i} * kLanes;
   store_lanes(short_row, load_lanes(s.shortfalls.data()));
   store_lanes(short_row + kVecLanes, load_lanes(s.shortfalls.data() + kVecLanes));
-  std::uint16_t* anchor_row = anchors(n) + std::size_t{i} * kLanes;
-  store_lanes(anchor_row, load_lanes(s.anchors.data()));
-  store_lanes(anchor_row + kVecLanes, load_lanes(s.anchors.data() + kVecLanes));
 }
 
+// The wide row too: write_slot leaves it, which only the child can give.
 void GapTree::recompute_slot(Node* n, std::uint32_t i, std::uint64_t lo) const {
   Summary s;  // NOLINT(cppcoreguidelines-pro-type-member-init): child_summary fills it
-  child_summary(children(n)[i], lo, s);
+  const Node* child = children(n)[i];
+  child_summary(child, lo, s);
   write_slot(n, i, s);
+  if (s.wide) {
+    WideRow row;  // NOLINT(cppcoreguidelines-pro-type-member-init): child_wide fills it
+    child_wide(child, lo, row);
+    store_wide(n, i, &row);
+  } else {
+    store_wide(n, i, nullptr);
+  }
 }
 
 // `fresh` is the new summary of the child at path.index[depth-1] of
@@ -364,20 +314,15 @@ void GapTree::recompute_slot(Node* n, std::uint32_t i, std::uint64_t lo) const {
 void GapTree::propagate(const Path& path, Summary& fresh) const {
   if (path.depth == 0) return;
   {
-    // Without blocks (all of W1's leaves but one) a slot has no next_fit
-    // either, and without kHasAnchors no anchors, so one test of the blocks,
-    // before and after, passes over the three rows.
+    // Only a child with a wide row, before or after, can change one. In W1
+    // that is the lowest leaf, whose gap from 0 shrinks with every
+    // allocation that lands there: 38% of the operations at N = 1e5, about
+    // 125 instructions per pair, no difference in time measured
+    // (docs/performance.md).
     const Node* slot_node = path.node[path.depth - 1];
     const std::uint32_t slot = path.index[path.depth - 1];
-    const std::uint64_t old_blocks = blocks(slot_node)[slot];
-    if ((fresh.blocks | old_blocks) != 0) [[unlikely]] {
-      if (fresh.blocks != old_blocks || fresh.next_fit != next_fits(slot_node)[slot]) {
-        propagate_blocks(path, fresh.blocks, fresh.next_fit);
-      }
-      if (((fresh.blocks | old_blocks) & kHasAnchors) != 0 &&
-          std::memcmp(fresh.anchors.data(), anchors(slot_node) + std::size_t{slot} * kLanes, sizeof(Lanes)) != 0) {
-        propagate_anchors(path, fresh.anchors);
-      }
+    if (fresh.wide || wides(slot_node)[slot] != nullptr) [[unlikely]] {
+      propagate_wides(path);
     }
     // The shortfalls the same way: without a long gap in the child, before
     // or after, no long gap changed, and no row of shortfalls can.
@@ -459,41 +404,7 @@ void GapTree::propagate(const Path& path, Summary& fresh) const {
   }
 }
 
-// The blocks and next_fits rows on their own: they change only when a gap
-// longer than the lane cap does (never in W1), and keeping them out of
-// propagate's loop saves that loop registers and comparisons on every level
-// (about 150 instructions per W1 pair for the blocks alone). Writes them
-// into the leaf's slot and merges upwards while a slot changes. propagate()
-// then finds those rows up to date.
-void GapTree::propagate_blocks(const Path& path, std::uint64_t blk, std::uint64_t next_fit) const {
-  for (std::uint32_t d = path.depth; d-- > 0;) {
-    Node* parent = path.node[d];
-    const std::uint32_t i = path.index[d];
-    if (blocks(parent)[i] == blk && next_fits(parent)[i] == next_fit) return;
-    blocks(parent)[i] = blk;
-    next_fits(parent)[i] = next_fit;
-    blk = or_row(blocks(parent), parent->count);
-    next_fit = max_row(next_fits(parent), parent->count);
-  }
-}
-
-// The anchors rows on their own, like the blocks: they change only when a
-// gap across a multiple of 2^kAnchorMin does (in W1, in about 1% of the
-// leaves). Writes the child's row into its slot and merges upwards (the
-// lane-wise maximum) while a slot changes.
-void GapTree::propagate_anchors(const Path& path, const Lanes& fresh_row) const {
-  Lanes row = fresh_row;
-  for (std::uint32_t d = path.depth; d-- > 0;) {
-    Node* parent = path.node[d];
-    std::uint16_t* stored = anchors(parent) + std::size_t{path.index[d]} * kLanes;
-    if (std::memcmp(row.data(), stored, sizeof(Lanes)) == 0) return;
-    std::memcpy(stored, row.data(), sizeof(Lanes));
-    if (d == 0) return;  // the root's own aggregate is kept nowhere
-    max_rows(row, anchors(parent), parent->count);
-  }
-}
-
-// The shortfalls rows on their own, like the blocks: a slot's row follows
+// The shortfalls rows on their own, like the wide rows: a slot's row follows
 // the long gaps below it, so only a child with a long gap, before or after,
 // starts this. Writes the child's row into its slot and walks up, deriving
 // each parent's largest gap and row from its slots (the one on the path
@@ -539,18 +450,18 @@ void GapTree::propagate_shortfalls(const Path& path, std::uint64_t gap, const La
 // scan for those stops as soon as both are found (most leaves repeat their
 // few classes; a full pass cost about 330 instructions per erase). When the
 // grown gap is longer than the lane cap the leaf is recomputed instead: a
-// replaced gap may have been long too, and its blocks (and next_fit) and
-// its part in the shortfalls could vanish. A shorter grown gap replaced
-// only short gaps, which have neither. So too when the grown gap crosses a
-// multiple of 2^kAnchorMin: its anchor's value may be below a replaced
-// gap's (which then held the same multiple nearer its end). One that does
-// not replaced only gaps without an anchor that counts.
+// replaced gap may have been long too, and its part in the shortfalls
+// could vanish. A shorter grown gap replaced
+// only short gaps, which have none. So too when the grown gap crosses a
+// multiple of 2^kWideMin: the leaf's wide row changes (propagate_wides
+// recomputes it from the leaf). One that does not replaced only gaps
+// without a part in the wide rows.
 void GapTree::raise_leaf(const Path& path, std::uint64_t a, std::uint64_t b, std::uint64_t below,
                          std::uint64_t above) const {
   Summary s;  // NOLINT(cppcoreguidelines-pro-type-member-init): read_slot or leaf_summary fills it
   const Node* leaf = path.leaf;
   const std::uint64_t length = b - a + 1;  // at least below and above
-  if (length > kLaneCap || crosses_anchor(a, b)) [[unlikely]] {
+  if (length > kLaneCap || crosses_wide(a, b)) [[unlikely]] {
     leaf_summary(leaf, path.leaf_lo, s);
     propagate(path, s);
     return;

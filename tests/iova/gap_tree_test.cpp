@@ -153,9 +153,9 @@ struct RandomCase {
   std::uint32_t max_order;
   std::uint64_t seed;
   // When non-zero, a third of the requests are size-aligned at orders
-  // kBlockMin .. kBlockMin + block_orders - 1: half of them powers of two,
-  // half any size above half the alignment (the DMA API's rounding), which
-  // the blocks and next_fits rows decide beyond the lanes.
+  // 16 .. 16 + block_orders - 1: half of them powers of two, half any size
+  // above half the alignment (the DMA API's rounding), which the shortfalls
+  // (order 16) and the wide rows (past it) decide.
   std::uint32_t block_orders = 0;
   // The busy region's width: wider than the lane cap, it has gaps past the
   // cap between entries (the shortfalls' case), not only below and above.
@@ -166,7 +166,7 @@ void PrintTo(const RandomCase& c, std::ostream* os) { *os << c.name; }
 
 class GapTreeRandom : public ::testing::TestWithParam<RandomCase> {};
 
-// Leaves an exact search may enter, by policy (Policy's order). Top-down
+// Leaves a search may enter, by policy (Policy's order). Top-down
 // and first fit: the leaves on the window's two boundary paths, which may
 // hold no fit once clipped, and the leaf the summaries chose. Best fit:
 // those of its class scan (the two boundary leaves) and of its search for
@@ -185,7 +185,7 @@ TEST_P(GapTreeRandom, AgreesWithAMap) {
       query.size = 1 + rng.below(rng.below(4) == 0 ? c.max_size : 8);
       query.order = static_cast<std::uint32_t>(rng.below(c.max_order + 1));
       if (c.block_orders != 0 && rng.below(3) == 0) {
-        query.order = GapTree::kBlockMin + static_cast<std::uint32_t>(rng.below(c.block_orders));
+        query.order = GapTree::kLanes + static_cast<std::uint32_t>(rng.below(c.block_orders));
         const std::uint64_t half = std::uint64_t{1} << (query.order - 1);
         query.size = rng.below(2) == 0 ? 2 * half : half + 1 + rng.below(half);
       }
@@ -200,13 +200,11 @@ TEST_P(GapTreeRandom, AgreesWithAMap) {
       const auto got = tree.search(query, leaves);
       ASSERT_EQ(got, reference_search(ref, c.max_pfn, query))
           << "op " << op << " size " << query.size << " order " << query.order;
-      if (GapTree::exact(query.size, query.order)) {
-        // The summaries decide: only leaves cut by the window's ends can be
-        // entered in vain.
-        ASSERT_LE(leaves, kExactLeaves[static_cast<int>(query.policy)])
-            << "op " << op << " size " << query.size << " order " << query.order << " policy "
-            << static_cast<int>(query.policy);
-      }
+      // The summaries decide every request: only leaves cut by the
+      // window's ends can be entered in vain.
+      ASSERT_LE(leaves, kExactLeaves[static_cast<int>(query.policy)])
+          << "op " << op << " size " << query.size << " order " << query.order << " policy "
+          << static_cast<int>(query.policy);
       if (got) {
         tree.insert({*got, *got + query.size - 1, rng.below(8) == 0});
         ref.emplace(*got, *got + query.size - 1);
@@ -254,19 +252,20 @@ INSTANTIATE_TEST_SUITE_P(
                       RandomCase{"top_of_64_bits_tiny_nodes", kMax, kTop, {4, 4}, 200, 6, 3},
                       RandomCase{"top_of_64_bits_odd_nodes", kMax, kTop, {5, 7}, 300, 9, 4},
                       // Sizes and alignments beyond the 16-bit lanes: the
-                      // summaries are only a necessary condition there.
+                      // shortfalls and the wide rows.
                       RandomCase{"beyond_the_lanes", (1ULL << 22) - 1, 0, {4, 4}, 200000, 20, 5},
-                      // Size-aligned requests from 2^16 granules up: exact
-                      // again, through the blocks and next_fits rows.
+                      // Size-aligned requests from 2^16 granules up.
                       RandomCase{"size_aligned_blocks", (1ULL << 26) - 1, 0, {4, 4}, 200000, 20, 6, 6},
                       // Sizes past the lane cap at orders within the lanes,
-                      // among gaps past the cap everywhere: exact again,
-                      // through the shortfalls rows.
+                      // among gaps past the cap everywhere: the shortfalls.
                       RandomCase{"shortfalls", (1ULL << 21) - 1, 0, {4, 4}, 1ULL << 17, 16, 7, 0, 1ULL << 21},
                       // Small sizes at alignments past the lanes, among gaps
-                      // across multiples of 2^17 everywhere: exact again,
-                      // through the anchors rows.
-                      RandomCase{"anchors", (1ULL << 26) - 1, 0, {4, 4}, 300, 25, 8, 0, 1ULL << 26}),
+                      // across multiples of 2^17 everywhere: the wide rows.
+                      RandomCase{"wide_rows", (1ULL << 26) - 1, 0, {4, 4}, 300, 25, 8, 0, 1ULL << 26},
+                      // Any size up to 2^21 granules at any alignment up to
+                      // 2^40, in a space of 2^48 with gaps past the cap and
+                      // across multiples of 2^17 everywhere.
+                      RandomCase{"wide_rows_large", (1ULL << 48) - 1, 0, {4, 5}, 1ULL << 21, 40, 9, 0, 1ULL << 30}),
     [](const ::testing::TestParamInfo<RandomCase>& param_info) { return std::string(param_info.param.name); });
 
 TEST(GapTree, WholeSpaceAtOneByteGranules) {
@@ -359,41 +358,10 @@ TEST(GapTree, RejectsBadTuning) {
   EXPECT_THROW(GapTree(100, GapTree::Tuning{16, 65}), std::invalid_argument);
 }
 
-TEST(GapTree, ExactnessOfTheSummaries) {
-  struct Case {
-    std::uint64_t size;
-    std::uint32_t order;
-    bool exact;
-  };
-  const Case cases[] = {
-      {1ULL << 40, 0, true},          // any size without alignment: max_gap
-      {0xffff, 16, true},             // the lanes' corner
-      {0x10000, 1, true},             // a size past the lane cap: the shortfalls
-      {1ULL << 40, 16, true},         //
-      {1, 17, true},                  // an alignment past the last lane: the anchors
-      {0xffff, 32, true},             //
-      {1, 33, false},                 // past the last anchor
-      {0x10000, 17, false},           // 2^16 at 2^17: past the cap, half its alignment
-      {0x10000, 16, true},            // a size-aligned power of two: the blocks
-      {1ULL << 30, 30, true},         //
-      {1ULL << 63, 63, true},         //
-      {(1ULL << 17) + 1, 18, true},   // the DMA API's rounding: blocks and next_fits
-      {0x10001, 17, true},            //
-      {(1ULL << 40) - 1, 40, true},   //
-      {(1ULL << 63) + 1, 63, false},  // larger than an alignment past the lanes
-      {3ULL << 18, 18, false},        // 3 GiB aligned to 1 GiB (4 KiB granules)
-      {1ULL << 17, 16, true},         // a power of two aligned below its size
-      {1ULL << 18, 9, true},          // 1 GiB aligned to 2 MiB
-      {1ULL << 17, 18, false},        // a size at most half its alignment
-      {0x10000, 18, false},           //
-  };
-  for (const Case& c : cases) EXPECT_EQ(GapTree::exact(c.size, c.order), c.exact) << c.size << " " << c.order;
-}
-
 // Gaps of 1.5 x 2^17 granules, each placed so that it holds no block of
 // 2^17 aligned to 2^17 (a near miss for that request: long enough, badly
-// aligned), above one gap at the bottom that holds such blocks. The blocks
-// row lets every policy find the bottom gap, and the same request confined
+// aligned), above one gap at the bottom that holds such blocks. The wide
+// rows let every policy find the bottom gap, and the same request confined
 // to the window above it fail, from the summaries.
 TEST(GapTree, SizeAlignedBlocksSkipNearMisses) {
   constexpr std::uint64_t kBlock = 1ULL << 17;
@@ -425,9 +393,9 @@ TEST(GapTree, SizeAlignedBlocksSkipNearMisses) {
   }
 }
 
-// The near-miss layout of ShortfallsSkipNearMisses and AnchorsSkipNearMisses,
+// The near-miss layout of ShortfallsSkipNearMisses and WideRowsSkipNearMisses,
 // for a request of `size` granules at 2^order: in each of kNearMisses
-// periods from `period` up, one entry on the period's first granule s, then
+// periods from `period` up (a multiple of 2^order), one entry on the period's first granule s, then
 // the gap [s + 1, s + size + 2^(order-1)] (long enough, but aligning its
 // start loses 2^order - 1 and leaves 2^(order-1) - 1 too few), then an
 // entry up to the next period. Period kNearMissHit has no entry at s, and
@@ -466,7 +434,6 @@ void expect_near_misses_skipped(const GapTree& tree, const NearMissRequest& r, s
     q.policy = p;
     for (const std::uint64_t extra : {std::uint64_t{0}, std::uint64_t{5}, std::uint64_t{6}}) {
       q.size = r.size + extra;
-      ASSERT_TRUE(GapTree::exact(q.size, q.order));
       std::uint32_t leaves = 0;
       const auto got = tree.search(q, leaves);
       // Top-down: the highest aligned start in the hit gap.
@@ -498,24 +465,37 @@ TEST(GapTree, ShortfallsSkipNearMisses) {
   }
 }
 
-// Small sizes at alignments past the lanes, among 2,000 near misses
-// (periods of 2^k, so that no near miss holds a multiple of 2^k). The
-// anchors rows let every policy find the hit (with the lanes alone, every
-// near miss was entered).
-TEST(GapTree, AnchorsSkipNearMisses) {
+// Sizes at alignments past the lanes, among 2,000 near misses. The wide
+// rows let every policy find the hit (with the lanes alone, every near miss
+// was entered; with the 16-bit anchors and the blocks rows before the wide
+// rows, so was every near miss of the last five requests: about 0.2 ms per
+// search, docs/performance.md).
+TEST(GapTree, WideRowsSkipNearMisses) {
   const NearMissRequest requests[] = {
-      {1, 17},       // a page aligned to 512 MiB (4 KiB granules)
-      {100, 20},     //
-      {0xfff0, 24},  // near the lane cap
-      {4096, 32},    // the last anchor
+      {1, 17},                 // a page aligned to 512 MiB (4 KiB granules)
+      {100, 20},               //
+      {0xfff0, 24},            // near the lane cap
+      {4096, 32},              //
+      {1, 33},                 // past 2^32
+      {4096, 45},              //
+      {3ULL << 18, 18},        // 3 GiB aligned to 1 GiB (4 KiB granules)
+      {1ULL << 17, 19},        // a size past the cap, at most half its alignment
+      {0x10000, 17},           //
+      {(1ULL << 20) + 1, 17},  // no power of two
   };
   for (const NearMissRequest& r : requests) {
-    const std::uint64_t period = std::uint64_t{1} << r.order;
-    GapTree tree = near_miss_tree(r, period, (1ULL << 48) - 1);
+    // A multiple of 2^order with room for the gap and the entry above it:
+    // 2^order itself when the gap is short enough, so that no near miss
+    // holds a multiple of 2^order (the anchors' case), else a larger one.
+    const std::uint64_t align = std::uint64_t{1} << r.order;
+    const std::uint64_t period = r.size + (align / 2) + 2 <= align ? align : 2 * std::bit_ceil(r.size + align);
+    GapTree tree = near_miss_tree(r, period, (1ULL << 60) - 1);
     ASSERT_EQ(tree.check(), "");
     expect_near_misses_skipped(tree, r, period);
-    // Freeing the hit gap's upper entry grows it into a long gap that
-    // still holds the multiple; allocating at it splits the gap again.
+    // Freeing the hit gap's upper entry grows it into a long gap up to the
+    // next period, and an entry on its first granule splits it again: the
+    // gap left holds the request only if the period holds two multiples
+    // of 2^order, at its highest.
     const std::uint64_t hit = (kNearMissHit + 1) * period;
     ASSERT_TRUE(tree.erase(hit + r.size + 5).has_value());
     ASSERT_EQ(tree.check(), "");
@@ -526,7 +506,9 @@ TEST(GapTree, AnchorsSkipNearMisses) {
     q.order = r.order;
     q.low = period;
     q.high = ((kNearMisses + 1) * period) - 1;
-    EXPECT_FALSE(tree.search(q).has_value());
+    const std::optional<std::uint64_t> want =
+        period == align ? std::nullopt : std::optional<std::uint64_t>((hit + period - r.size) & ~(align - 1));
+    EXPECT_EQ(tree.search(q), want) << r.size << " at order " << r.order;
   }
 }
 
@@ -534,7 +516,7 @@ TEST(GapTree, AnchorsSkipNearMisses) {
 // multiple of it: they hold 2^17 aligned to 2^17 (block order 17) but only
 // 2^17 granules at a multiple of 2^18, a near miss for the DMA API's 2^17 +
 // k granules aligned to 2^18. One of them, in the middle, is 5 granules
-// longer. The next_fits row lets every policy find that one (or the bottom
+// longer. The wide rows let every policy find that one (or the bottom
 // gap) and a request 6 granules over fail, from the summaries.
 TEST(GapTree, SizeAlignedNextFitsSkipNearMisses) {
   constexpr std::uint64_t kHalf = 1ULL << 17;

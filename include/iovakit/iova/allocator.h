@@ -48,20 +48,15 @@
 // below a limit is again a walk, and two nodes per region); a buddy
 // allocator (exact for power-of-two sizes only).
 //
-// Exact means: any size at an alignment up to 2^16 granules (256 MiB with
-// 4 KiB granules; past 65535 granules through the shortfalls, such as 1
-// GiB aligned to 2 MiB); a size-aligned request of any size, one aligned to
-// its size rounded up to a power of two (a 1 GiB region aligned to 1 GiB;
-// AllocRequest::dma() of any size, such as 2^17 + 1 granules aligned to
-// 2^18); and a size up to 65535 granules at any alignment up to 2^32
-// granules, through the anchors (a page aligned to 512 MiB). The other
-// aligned requests, a size past 65535 granules at an alignment past 2^16
-// that is not the size's (3 GiB aligned to 1 GiB, 512 MiB aligned to 2
-// GiB), or an alignment past 2^32 granules, are still placed correctly,
-// but their summaries are a necessary condition only: each near miss (a
-// gap long enough, not aligned enough) costs one extra descent, and there
-// can be one per gap (about 0.2 ms for a failing request among 1e5 of them,
-// docs/performance.md). GapTree::exact() decides which is which.
+// The summaries decide every request exactly, whatever its size and
+// alignment (gap_tree.h): a search never enters a subtree that cannot hold
+// the request, and a failing one stops at the boundary paths of its window.
+// Up to 2^16 granules of alignment through 16-bit lanes per alignment (and
+// for sizes past 65535 granules, such as 1 GiB aligned to 2 MiB, through
+// shortfalls from the largest gap); past it through exact 64-bit rows kept
+// on the heap for the few subtrees that hold a gap across a multiple of
+// 2^17 granules, the only gaps that fit anything at those alignments (3 GiB
+// aligned to 1 GiB, a page aligned to 2^40 granules).
 //
 // Units: the allocator works in granules (Options::granule, 4 KiB by
 // default, any power of two), which is what lets a leaf entry be 16 bytes.
@@ -71,8 +66,7 @@
 // the kernel's pfn arithmetic does (iova_reserve_iommu_regions).
 //
 // == Complexity == (n = live allocations + reserved ranges)
-//   allocate, success or failure     O(log n)            exact requests (above); else
-//                                                        plus O(log n) per near miss
+//   allocate, success or failure     O(log n)            any size and alignment
 //   allocate_at, free, find          O(log n)
 //   reserve(range)                   O((k + 1) log n)    k = entries the range overlaps
 //   entries, conflicts, free_ranges  O(log n + k)        k = results
@@ -84,11 +78,11 @@
 //
 // == Memory ==
 // 16 B per entry in a leaf (first and last granule) at the leaves' fill,
-// plus each leaf's slot in its parent (80 B per leaf of up to 32 entries;
-// the figures that follow were measured with 64 B slots, before the blocks
-// and next_fits rows, which add 0.5-0.7 B per allocation: W1 at 1e6 held
-// 24.4 B after 1e5 pairs instead of 24.0 with the first, W3 22.4 B instead
-// of 22.2; the second added 0.3 B to both, docs/performance.md):
+// plus each leaf's slot in its parent (104 B per leaf of up to 32 entries,
+// and a 376 B wide row on the heap for the few slots with a gap across a
+// multiple of 2^17 granules: W1 at 1e6 holds 27.3 B per allocation after
+// 1e5 pairs, 29.4 B with the 144 B slots before the wide rows; the figures
+// that follow were measured with 64 B slots, docs/performance.md):
 // 21.8 B per live allocation measured at 1e5 and 1e6 allocations right after
 // they are made (the tree's own bytes divided by live allocations, the
 // unused part of its node chunks included; 21.9-22.4 B counted through

@@ -19,18 +19,12 @@
 //               at that alignment in one gap, max over gaps [a, b] of
 //               b + 1 - align_up(a, 2^k)
 //   mask        bit c set when some gap's length L has floor(log2 L) == c
-//   blocks      bit m (m >= 16) set when some gap holds a block of 2^m
-//               granules aligned to 2^m, and none of 2^(m+1) (the gap's
-//               block order is m); bit 0 set when the anchors are not all
-//               zero (a flag for the update path)
-//   next_fit    max over gaps with a blocks bit, of block order m, of the
-//               largest size that fits in the gap aligned to 2^(m+1)
 //   shortfall[k-1]  for k = 1..16, when max_gap G is past the lane cap:
 //               G - the largest fit at 2^k of the long gaps (those past
 //               the cap); zero when G is not
-//   anchor[k-17]  for k = 17..32: min(65535, max over gaps [a, b] whose
-//               anchor p (the point of the gap with the most trailing
-//               zeros) is a multiple of 2^k, of b - p + 1)
+//   wide        for a slot with a gap across a multiple of 2^17: a
+//               pointer to its wide row, fit[k] exact in 64 bits for k =
+//               17..63 (376 bytes on the heap); null otherwise
 //
 // The lanes make aligned searches exact: a subtree can hold (size s, order
 // k) iff lane[k-1] >= s, for every s up to 65535 granules (256 MiB with 4 KiB
@@ -42,18 +36,6 @@
 // aligned requests. Measured on W1: with the largest gap alone, a pair costs
 // about 80,000 instructions at N = 1e5, almost all of it near misses.
 //
-// The blocks and next_fit make size-aligned requests exact at every order,
-// beyond the lanes: a size s with 2^(k-1) < s <= 2^k, aligned to 2^k (the
-// DMA API's size alignment; a VMM's 1 GiB region aligned to 1 GiB). A
-// subtree holds one iff some blocks bit >= k is set (a gap of block order
-// >= k holds it at its aligned block), or next_fit >= s: a gap of block
-// order k - 1 holds it exactly when its fit at 2^k reaches s, and a gap of
-// a lower order neither holds it (the fit would begin with an aligned block
-// of 2^(k-1)) nor reaches s in next_fit (its fit is below 2^(k-1)), so one
-// maximum over all gaps decides. Only gaps longer than the lane cap have
-// blocks bits, so W1 never computes one, and the two rows change only when
-// such a gap does; they are propagated on their own for that reason.
-//
 // The shortfalls make every size exact at the orders of the lanes. A size
 // s past the cap fits only in a long gap, where the lanes all read the cap;
 // but the longest gap G alone fits G - w at 2^k (w < 2^k the granules lost
@@ -62,45 +44,40 @@
 // shortfall[k-1] >= s. A parent takes, per order, the minimum over its long
 // children of (G - the child's G) + the child's shortfall, saturated (a
 // child 2^16 or more below G cannot hold the largest fit). Only long gaps
-// count, so the rows change only when a long gap does: like the blocks
+// count, so the rows change only when a long gap does: like the wide rows
 // they are propagated on their own, started only by a child that has or
 // had a long gap (in W1 the lowest leaf, whose gap starts at 0 and wastes
 // nothing: its rows stay zero).
 //
-// The anchors make small sizes exact at alignments past the lanes. A gap
-// [a, b] has exactly one anchor p, its point with the most trailing zeros
-// (two multiples of 2^t have a multiple of 2^(t+1) between them), and for
-// s <= 2^k it holds (s, k) iff its block order is >= k, or tz(p) >= k and
-// b - p + 1 >= s (a gap of block order below k holds at most one multiple
-// of 2^k, and that is p). So a slot keeps, per order k = 17..32, the
-// largest b - p + 1 over its gaps with tz(p) >= k, capped at 65535: with
-// the blocks it decides every size up to the cap at alignments 2^17..2^32
-// granules (a page aligned to 1 GiB with 4 KiB granules). Only gaps that
-// cross a multiple of 2^17 have an anchor that counts, so like the blocks
-// the rows change rarely (in W1, when a leaf spanning such a multiple
-// changes, about 1% of them) and are propagated on their own; a parent
-// takes the lane-wise maximum.
+// The wide rows make every request exact at the alignments past the lanes.
+// A gap [a, b] fits something at 2^k only if it holds a multiple of 2^k,
+// that is if its anchor order t (the largest such that it holds a multiple
+// of 2^t) is at least k; then its fit there is b + 1 - align_up(a, 2^k).
+// So only gaps across a multiple of 2^17 have a fit past the lanes, and a
+// slot keeps the exact maximum per order k = 17..63 only when it has one:
+// the subtree holds (s, k) iff the row exists and fit[k] >= s, for every s.
+// The row lives on the heap, out of the node: in a node it would take 376 B
+// per slot (three times the rest of the slot) for the few that need it.
+// After a W1 fill of 1e6 allocations the tree holds 4 of them, on the path
+// to the lowest leaf (whose gap starts at 0); a space whose every leaf has a gap across a
+// multiple of 2^17 (spaced 512 MiB apart with 4 KiB granules) pays up to
+// 376 B per leaf, about 15 B per entry. A row changes only when such a gap
+// does: propagate() starts propagate_wides() only for a child that has or
+// had one (in W1, the lowest leaf: 38% of the operations), which recomputes the
+// child's row and each parent's, as the maximum of its slots' rows, while
+// a row changes.
 //
-// The aligned requests left see the summaries as a necessary condition
-// only: still correct, but each near miss (a gap long enough, not aligned
-// enough) costs one extra descent. They are:
-//   * a size past the lane cap and past half its alignment, at an alignment
-//     past 2^16 granules, that is not size-aligned (3 GiB aligned to 1 GiB
-//     with 4 KiB granules): the shortfalls would need more than 16 bits
-//     there (the loss to alignment reaches 2^k - 1);
-//   * a size past the lane cap at most half its alignment past 2^16
-//     (2^17 granules aligned to 2^19): the anchors saturate at the cap;
-//   * a size up to the cap at an alignment past 2^32 granules: the anchors
-//     of 2^32 are the filter, so a near miss is a gap whose anchor is a
-//     multiple of 2^32 but not of the alignment: at most one per 2^32
-//     granules of the window.
-// bench_iova's BM_GapTreeFailingBeyondTheLanes measures six kinds among
-// 1e5 near misses (docs/performance.md): 0.13-0.2 us each for a
-// size-aligned power of two, 2^17 + 1 granules aligned to 2^18, 2^17
-// aligned to 2^16, 1 GiB aligned to 2 MiB (0.23 ms for the last two
-// before the shortfalls) and one granule aligned to 2^17 (0.21-0.35 ms
-// before the anchors); 0.22 ms for 3 x 2^17 granules aligned to 2^17,
-// which is still inexact.
+// Before the wide rows the tree kept 16-bit anchors (orders 17..32, capped
+// at 65535) and the orders of the aligned blocks of its long gaps, exact
+// for sizes up to the cap at those orders and for size-aligned requests:
+// a size past the cap at most half its alignment (2^17 granules aligned to
+// 2^19), one neither size-aligned nor within half its alignment (3 GiB
+// aligned to 1 GiB with 4 KiB granules), and any alignment past 2^32
+// granules saw the summaries as a necessary condition only, and each near
+// miss (a gap long enough, not aligned enough) cost a descent: 0.22 ms for
+// 3 x 2^17 granules aligned to 2^17 among 1e5 near misses, against 157 ns
+// now (bench_iova's BM_GapTreeFailingBeyondTheLanes, docs/performance.md). The wide rows also take less room: a slot
+// lost 48 B of anchors and block rows and gained an 8-byte pointer.
 //
 // Why 16-bit lanes: summaries change on almost every insert and erase (in
 // W1 the gap an allocation lands in is the unique per-order maximum of its
@@ -162,16 +139,14 @@
 // both bounded constants):
 //
 //   find / lower_bound      O(h·F + log B)
-//   search (any policy)     O(h·F + B) when exact (aligned to at most 2^16
-//                           granules, size-aligned, or up to 65535
-//                           granules at up to 2^32): at most two
-//                           boundary paths for the window plus one descent
-//                           into a subtree whose summary guarantees the fit;
-//                           a failure is decided from the summaries on the
-//                           boundary paths. Otherwise: plus O(h·F + B) per
-//                           near miss, up to one per gap.
+//   search (any policy)     O(h·F + B) for every size and alignment: at
+//                           most two boundary paths for the window plus
+//                           one descent into a subtree whose summary
+//                           guarantees the fit; a failure is decided from
+//                           the summaries on the boundary paths.
 //   insert / erase          O(h·F + B): the leaf is rewritten, its summary
-//                           recomputed (O(B·16) worst case), then summaries
+//                           recomputed (O(B·16) worst case, O(B·47) with a
+//                           wide row), then summaries
 //                           are updated upward, stopping as soon as one does
 //                           not change. An erase in a tree whose chunks are
 //                           being compacted (node_pool.h) also moves up to
@@ -179,11 +154,11 @@
 //   overlapping(lo, hi)     O(h·(k/B + 1) + k) for k results
 //
 // Memory: leaves are (first, last) pairs, 16 B per entry; per leaf the parent
-// keeps 144 B of child pointer, key and summary, 64 B of it the shortfalls
-// and anchors (about 5.6 B per entry with 32-entry leaves 80% full). A tree
+// keeps 104 B of child pointer, key and summary, 32 B of it the shortfalls
+// (about 4.1 B per entry with 32-entry leaves 80% full), plus a 376-byte
+// wide row for a slot with a gap across a multiple of 2^17 (above). A tree
 // that shrinks gives its chunks back as it goes (node_pool.h, "So the pool
-// compacts"). Measured per live
-// allocation in docs/performance.md.
+// compacts"). Measured per live allocation in docs/performance.md.
 //
 // Thread safety: none. Const member functions do not modify anything, so
 // concurrent readers are safe when no thread writes.
@@ -229,13 +204,10 @@ class GapTree {
   // Summary lanes: alignment orders 1..kLanes, values capped at kLaneCap.
   static constexpr std::uint32_t kLanes = 16;
   static constexpr std::uint64_t kLaneCap = 0xffff;
-  // Summary blocks: the orders m >= kBlockMin for which some gap holds a
-  // block of 2^m granules aligned to 2^m (below it the lanes decide).
-  static constexpr std::uint32_t kBlockMin = 16;
-  // Summary anchors: alignment orders kAnchorMin..kAnchorMax, values capped
-  // at kLaneCap.
-  static constexpr std::uint32_t kAnchorMin = kLanes + 1;
-  static constexpr std::uint32_t kAnchorMax = kLanes + kLanes;
+  // Wide rows: alignment orders kWideMin..63, exact 64-bit fits, kept only
+  // for a slot with a gap across a multiple of 2^kWideMin granules.
+  static constexpr std::uint32_t kWideMin = kLanes + 1;
+  static constexpr std::uint32_t kWideOrders = 64 - kWideMin;
 
   // An occupied range of granules [first, last].
   struct Entry {
@@ -299,33 +271,22 @@ class GapTree {
   // Alignment orders that differ in this space: 0 .. orders() - 1. Larger
   // orders behave as the largest (only pfn 0 is aligned to them).
   [[nodiscard]] std::uint32_t orders() const { return orders_; }
-  // Whether the summaries decide (size, order) exactly (see the design
-  // comment); when not, searches stay correct but may visit near misses.
-  [[nodiscard]] static bool exact(std::uint64_t size, std::uint32_t order) {
-    return order <= kLanes || block_exact(size, order) || anchor_exact(size, order);
-  }
-  // A size-aligned request beyond the lanes (2^(order-1) < size <=
-  // 2^order, size > kLaneCap: the DMA API's alignment), decided by the
-  // blocks and next_fits.
-  [[nodiscard]] static bool block_exact(std::uint64_t size, std::uint32_t order) {
-    return order >= kBlockMin && order < 64 && size > kLaneCap && size <= std::uint64_t{1} << order &&
-           size > std::uint64_t{1} << (order - 1);
-  }
-  // A size up to the lane cap at an alignment past the lanes, up to 2^32
-  // granules, decided by the blocks and anchors.
-  [[nodiscard]] static bool anchor_exact(std::uint64_t size, std::uint32_t order) {
-    return order >= kAnchorMin && order <= kAnchorMax && size <= kLaneCap;
-  }
   [[nodiscard]] std::uint32_t height() const;
   // Bytes held for nodes: live nodes, and in a large tree the rest of its
   // node chunks (iovakit/iova/node_pool.h).
-  [[nodiscard]] std::size_t memory_bytes() const { return leaf_pool_.bytes() + inner_pool_.bytes(); }
+  [[nodiscard]] std::size_t memory_bytes() const {
+    return leaf_pool_.bytes() + inner_pool_.bytes() + wide_rows_ * kWideRowBytes;
+  }
   // Of memory_bytes(), what the node chunks hold (mapped outside malloc).
   [[nodiscard]] std::size_t chunk_bytes() const {
     return (leaf_pool_.chunk_count() + inner_pool_.chunk_count()) * NodePool::kChunkBytes;
   }
-  // Bytes in live nodes only.
-  [[nodiscard]] std::size_t node_bytes() const { return leaves_ * leaf_bytes_ + inners_ * inner_bytes_; }
+  // Bytes in live nodes and wide rows only.
+  [[nodiscard]] std::size_t node_bytes() const {
+    return leaves_ * leaf_bytes_ + inners_ * inner_bytes_ + wide_rows_ * kWideRowBytes;
+  }
+  // Wide rows held (one heap block of kWideRowBytes each).
+  [[nodiscard]] std::size_t wide_row_count() const { return wide_rows_; }
   [[nodiscard]] std::size_t leaf_count() const { return leaves_; }
   [[nodiscard]] std::size_t inner_count() const { return inners_; }
 
@@ -338,6 +299,8 @@ class GapTree {
   struct Path;
   struct Summary;
   struct Window;
+  struct WideRow;
+  static constexpr std::size_t kWideRowBytes = kWideOrders * sizeof(std::uint64_t);
 
   // Node layout (sizes fixed per tree at construction). Defined inline in
   // src/iova/gap_tree_node.h, which every source of the tree includes.
@@ -353,17 +316,13 @@ class GapTree {
   [[nodiscard]] inline const std::uint64_t* masks(const Node* n) const;
   [[nodiscard]] inline std::uint64_t* max_gaps(Node* n) const;
   [[nodiscard]] inline const std::uint64_t* max_gaps(const Node* n) const;
-  [[nodiscard]] inline std::uint64_t* blocks(Node* n) const;
-  [[nodiscard]] inline const std::uint64_t* blocks(const Node* n) const;
-  [[nodiscard]] inline std::uint64_t* next_fits(Node* n) const;
-  [[nodiscard]] inline const std::uint64_t* next_fits(const Node* n) const;
+  [[nodiscard]] inline WideRow** wides(Node* n) const;
+  [[nodiscard]] inline WideRow* const* wides(const Node* n) const;
   [[nodiscard]] inline std::uint16_t* lanes(Node* n) const;  // kLanes per slot
   [[nodiscard]] inline const std::uint16_t* lanes(const Node* n) const;
   [[nodiscard]] inline std::uint16_t* shortfalls(Node* n) const;  // kLanes per slot
   [[nodiscard]] inline const std::uint16_t* shortfalls(const Node* n) const;
-  [[nodiscard]] inline std::uint16_t* anchors(Node* n) const;  // kLanes per slot
-  [[nodiscard]] inline const std::uint16_t* anchors(const Node* n) const;
-  [[nodiscard]] bool may_fit(const Node* n, std::uint32_t i, const Window& w) const;
+  [[nodiscard]] bool holds(const Node* n, std::uint32_t i, const Window& w) const;
   void shift_slots(Node* n, std::uint32_t from, std::uint32_t to, std::uint32_t count) const;
   void copy_slots(Node* dst, std::uint32_t dpos, const Node* src, std::uint32_t spos, std::uint32_t count) const;
 
@@ -395,10 +354,14 @@ class GapTree {
   void recompute_slot(Node* n, std::uint32_t i, std::uint64_t lo) const;
   [[nodiscard]] static bool same(const Summary& a, const Summary& b);
   void propagate(const Path& path, Summary& fresh) const;
-  void propagate_blocks(const Path& path, std::uint64_t blk, std::uint64_t next_fit) const;
   void propagate_shortfalls(const Path& path, std::uint64_t gap,
                             const std::array<std::uint16_t, kLanes>& fresh_row) const;
-  void propagate_anchors(const Path& path, const std::array<std::uint16_t, kLanes>& fresh_row) const;
+  // Wide rows (gap_tree_wide.cpp).
+  bool child_wide(const Node* child, std::uint64_t lo, WideRow& out) const;
+  void store_wide(Node* n, std::uint32_t i, const WideRow* row) const;
+  void drop_wide(Node* n, std::uint32_t i) const;
+  void drop_wides(Node* n) const;
+  void propagate_wides(const Path& path) const;
   void raise_leaf(const Path& path, std::uint64_t a, std::uint64_t b, std::uint64_t below, std::uint64_t above) const;
   void refresh_gap_owner(std::uint64_t pfn, std::uint64_t gap_start);
   void recompute_gap_owner(std::uint64_t pfn);
@@ -461,6 +424,9 @@ class GapTree {
   std::size_t size_ = 0;
   std::size_t leaves_ = 0;
   std::size_t inners_ = 0;
+  // Mutable: the update path is made of const functions that write the
+  // nodes through their pointers, and a wide row is allocated there.
+  mutable std::size_t wide_rows_ = 0;
 };
 
 }  // namespace iovakit::iova

@@ -1,0 +1,104 @@
+// The GapTree's wide rows: exact fits at alignments past the lanes, kept on
+// the heap for the few slots that have a gap across a multiple of
+// 2^kWideMin granules (design: iovakit/iova/gap_tree.h, "wide rows").
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+
+#include "gap_tree_node.h"
+#include "iovakit/iova/gap_tree.h"
+
+namespace iovakit::iova {
+
+namespace {
+
+using gap_tree_impl::anchor_order;
+using gap_tree_impl::low_mask;
+
+}  // namespace
+
+// A leaf's row from its gaps, an inner node's the maximum of its slots'
+// rows. Returns whether the row is nonzero: whether the child has a gap of
+// anchor order kWideMin or more, which is what Summary::wide says.
+bool GapTree::child_wide(const Node* child, std::uint64_t lo, WideRow& out) const {
+  out.fit.fill(0);
+  bool any = false;
+  if (child->height > 0) {
+    const WideRow* const* rows = wides(child);
+    for (std::uint32_t c = 0; c < child->count; ++c) {
+      if (rows[c] == nullptr) continue;
+      any = true;
+      for (std::uint32_t k = 0; k < kWideOrders; ++k) out.fit[k] = std::max(out.fit[k], rows[c]->fit[k]);
+    }
+    return any;
+  }
+  const std::uint64_t* f = firsts(child);
+  const std::uint64_t* l = lasts(child);
+  std::uint64_t a = lo;
+  for (std::uint32_t i = 0; i < child->count; ++i) {
+    if (f[i] > a) {
+      // Gap [a, b]: at an order k up to its anchor order t its aligned start
+      // is at most the anchor, inside the gap; past t it holds no multiple
+      // of 2^k and fits nothing.
+      const std::uint64_t b = f[i] - 1;
+      const std::uint32_t t = std::min(anchor_order(a, b), 63U);
+      for (std::uint32_t k = kWideMin; k <= t; ++k) {
+        const std::uint64_t start = a + ((std::uint64_t{0} - a) & low_mask(k));
+        out.fit[k - kWideMin] = std::max(out.fit[k - kWideMin], b - start + 1);
+        any = true;
+      }
+    }
+    a = l[i] + 1;
+  }
+  return any;
+}
+
+// Sets slot i's wide row to a copy of `row`, or to none. Allocates on the
+// heap (throws std::bad_alloc) only for a slot that had none.
+void GapTree::store_wide(Node* n, std::uint32_t i, const WideRow* row) const {
+  static_assert(sizeof(WideRow) == kWideRowBytes, "node_bytes() counts a row as kWideRowBytes");
+  WideRow*& slot = wides(n)[i];
+  if (row == nullptr) {
+    drop_wide(n, i);
+  } else if (slot == nullptr) {
+    slot = std::make_unique<WideRow>(*row).release();
+    ++wide_rows_;
+  } else {
+    *slot = *row;
+  }
+}
+
+void GapTree::drop_wide(Node* n, std::uint32_t i) const {
+  WideRow*& slot = wides(n)[i];
+  if (slot == nullptr) return;
+  std::unique_ptr<WideRow> owned(slot);
+  slot = nullptr;
+  --wide_rows_;
+}
+
+// Before n is freed: the rows its slots hold (slots moved out of n carry
+// their rows away and are no longer counted in n).
+void GapTree::drop_wides(Node* n) const {
+  for (std::uint32_t i = 0; i < n->count; ++i) drop_wide(n, i);
+}
+
+// After the child at the path's last slot changed (an insert or erase below
+// it): recomputes its row, then each parent's as the maximum of its slots,
+// while a slot's row changes. Called by propagate() when the child has or
+// had a wide row; the other rows do not depend on these.
+void GapTree::propagate_wides(const Path& path) const {
+  const std::uint32_t last = path.depth - 1;
+  const Node* child = children(path.node[last])[path.index[last]];
+  WideRow row;  // NOLINT(cppcoreguidelines-pro-type-member-init): child_wide fills it
+  bool any = child_wide(child, child_lo(highs(path.node[last]), path.index[last], path.lo[last]), row);
+  for (std::uint32_t d = path.depth; d-- > 0;) {
+    Node* parent = path.node[d];
+    const WideRow* stored = wides(parent)[path.index[d]];
+    if (any ? (stored != nullptr && stored->fit == row.fit) : stored == nullptr) return;
+    store_wide(parent, path.index[d], any ? &row : nullptr);
+    if (d == 0) return;  // the root's own aggregate is kept nowhere
+    any = child_wide(parent, 0, row);
+  }
+}
+
+}  // namespace iovakit::iova
