@@ -1,9 +1,9 @@
 // The C ABI of iovakit/c/allocator.h over iovakit::iova::Allocator.
 //
 // Every entry point catches everything: C callers cannot unwind C++
-// exceptions. The allocator itself throws only std::bad_alloc (node
-// allocation), mapped to -ENOMEM; anything else would be a bug and maps to
-// -EIO with its message.
+// exceptions. The allocator itself throws only std::bad_alloc (a node or a
+// wide row of its tree, on any update, a free included), mapped to -ENOMEM;
+// anything else would be a bug and maps to -EIO with its message.
 #include "iovakit/c/allocator.h"
 
 #include <cerrno>

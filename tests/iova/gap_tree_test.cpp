@@ -468,8 +468,7 @@ TEST(GapTree, ShortfallsSkipNearMisses) {
 // Sizes at alignments past the lanes, among 2,000 near misses. The wide
 // rows let every policy find the hit (with the lanes alone, every near miss
 // was entered; with the 16-bit anchors and the blocks rows before the wide
-// rows, so was every near miss of the last five requests: about 0.2 ms per
-// search, docs/performance.md).
+// rows, so was every near miss of the last six requests, one descent each).
 TEST(GapTree, WideRowsSkipNearMisses) {
   const NearMissRequest requests[] = {
       {1, 17},                 // a page aligned to 512 MiB (4 KiB granules)

@@ -27,7 +27,8 @@
  *   -EPERM    the range or address is reserved, or outside the usable list
  *   -ENOENT   nothing is allocated there (never was, or already freed: a
  *             double free)
- *   -ENOMEM   the host ran out of memory
+ *   -ENOMEM   the host ran out of memory; the update may be half done,
+ *             so destroy the handle rather than use it further
  *
  * iovakit_last_error() returns the message of the last failure on the
  * calling thread ("no free range of 8 KiB (0x2000) aligned to ...").

@@ -257,6 +257,9 @@ class GapTree {
   // search(), then inserts an entry there: one descent instead of two.
   std::optional<std::uint64_t> allocate(const Query& query);
 
+  // Updates (insert, erase, allocate) throw std::bad_alloc when a node or a
+  // wide row cannot be allocated. The update is then half done and the
+  // summaries may be stale: the tree must be dropped, not used further.
   // Adds an entry. Precondition: [first, last] is free and within the space.
   void insert(const Entry& entry);
   // Removes the entry that starts exactly at `first` and returns it.
