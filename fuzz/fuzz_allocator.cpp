@@ -121,11 +121,23 @@ struct Fuzz {
       switch (op) {
         case 0: {  // allocate
           AllocRequest req;
-          const std::uint64_t granules = in.take(2) % 600;
+          std::uint64_t granules = in.take(2) % 600;
           req.size = uint128{granules} * granule + (in.take(1) == 0xff ? 1 : 0);
           const std::uint64_t flags = in.take(1);
+          if ((flags & 0x40) != 0) {
+            // Sizes past the tree's 16-bit lanes (65535 granules): its
+            // shortfalls and wide rows decide those.
+            granules <<= in.take(1) % 24;
+            req.size = uint128{granules} * granule;
+          }
           req.size_aligned = (flags & 1) != 0;
-          req.alignment = (flags & 2) != 0 ? std::uint64_t{1} << ((shift + in.take(1) % 14) % 64) : 0;
+          // Alignments mostly within 2^13 granules, now and then up to the
+          // whole space (past 2^16 granules the wide rows decide).
+          if ((flags & 2) != 0) {
+            const std::uint64_t b = in.take(1);
+            const std::uint64_t align_order = b >= 0xc0 ? b % (64 - shift) : b % 14;
+            req.alignment = std::uint64_t{1} << ((shift + align_order) % 64);
+          }
           req.policy = static_cast<Policy>((flags >> 2) % 3);
           if ((flags & 0x10) != 0) {
             req.min_address = address(in.take(2), in.take(1));
