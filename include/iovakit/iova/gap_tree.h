@@ -57,15 +57,15 @@
 // slot keeps the exact maximum per order k = 17..63 only when it has one:
 // the subtree holds (s, k) iff the row exists and fit[k] >= s, for every s.
 // The row lives on the heap, out of the node: in a node it would take 376 B
-// per slot (three times the rest of the slot) for the few that need it.
-// After a W1 fill of 1e6 allocations the tree holds 4 of them, on the path
-// to the lowest leaf (whose gap starts at 0); a space whose every leaf has a gap across a
-// multiple of 2^17 (spaced 512 MiB apart with 4 KiB granules) pays up to
-// 376 B per leaf, about 15 B per entry. A row changes only when such a gap
-// does: propagate() starts propagate_wides() only for a child that has or
-// had one (in W1, the lowest leaf: 38% of the operations), which recomputes the
-// child's row and each parent's, as the maximum of its slots' rows, while
-// a row changes.
+// per slot (more than three times the rest of the slot) for the few that
+// need it. After a W1 fill of 1e6 allocations the tree holds 4 of them, on
+// the path to the lowest leaf (whose gap starts at 0); a space whose every
+// leaf has a gap across a multiple of 2^17 (spaced 512 MiB apart with 4 KiB
+// granules) pays up to 376 B per leaf, about 15 B per entry. A row changes
+// only when such a gap does: propagate() starts propagate_wides() only for
+// a child that has or had one (in W1, the lowest leaf: 38% of the
+// operations), which recomputes the child's row and each parent's, as the
+// maximum of its slots' rows, while a row changes.
 //
 // Before the wide rows the tree kept 16-bit anchors (orders 17..32, capped
 // at 65535) and the orders of the aligned blocks of its long gaps, exact
@@ -76,8 +76,9 @@
 // granules saw the summaries as a necessary condition only, and each near
 // miss (a gap long enough, not aligned enough) cost a descent: 0.22 ms for
 // 3 x 2^17 granules aligned to 2^17 among 1e5 near misses, against 157 ns
-// now (bench_iova's BM_GapTreeFailingBeyondTheLanes, docs/performance.md). The wide rows also take less room: a slot
-// lost 48 B of anchors and block rows and gained an 8-byte pointer.
+// now (bench_iova's BM_GapTreeFailingBeyondTheLanes, docs/performance.md).
+// The wide rows also take less room: a slot lost 48 B of anchors and block
+// rows and gained an 8-byte pointer.
 //
 // Why 16-bit lanes: summaries change on almost every insert and erase (in
 // W1 the gap an allocation lands in is the unique per-order maximum of its
