@@ -393,12 +393,12 @@ TEST(GapTree, SizeAlignedBlocksSkipNearMisses) {
   }
 }
 
-// The near-miss layout of ShortfallsSkipNearMisses and WideRowsSkipNearMisses,
-// for a request of `size` granules at 2^order: in each of kNearMisses
-// periods from `period` up (a multiple of 2^order), one entry on the period's first granule s, then
-// the gap [s + 1, s + size + 2^(order-1)] (long enough, but aligning its
-// start loses 2^order - 1 and leaves 2^(order-1) - 1 too few), then an
-// entry up to the next period. Period kNearMissHit has no entry at s, and
+// The near-miss layout of ShortfallsSkipNearMisses and
+// WideRowsSkipNearMisses, for a request of `size` granules at 2^order: in
+// each of kNearMisses periods from `period` up (a multiple of 2^order), one
+// entry on the period's first granule s, then the gap [s + 1, s + size +
+// 2^(order-1)] (long enough, but aligning its start loses 2^order - 1 and
+// leaves 2^(order-1) - 1 too few), then an entry up to the next period. Period kNearMissHit has no entry at s, and
 // its gap [s, s + size + 4] holds the request with 5 granules to spare.
 constexpr std::uint64_t kNearMisses = 2000;
 constexpr std::uint64_t kNearMissHit = 1000;
