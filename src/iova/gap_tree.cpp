@@ -36,6 +36,7 @@ constexpr std::uint32_t kMaxOrders = 64;
 GapTree::GapTree(std::uint64_t max_pfn, Tuning tuning)
     : max_pfn_(max_pfn),
       orders_(std::min<std::uint32_t>(kMaxOrders, static_cast<std::uint32_t>(std::bit_width(max_pfn)) + 1)),
+      wide_orders_(orders_ > kWideMin ? orders_ - kWideMin : 0),
       leaf_cap_(tuning.leaf_capacity),
       fanout_(tuning.fanout),
       min_leaf_(std::max<std::uint32_t>(1, tuning.leaf_capacity / 4)),
@@ -58,6 +59,7 @@ GapTree::~GapTree() { release(); }
 GapTree::GapTree(GapTree&& other) noexcept
     : max_pfn_(other.max_pfn_),
       orders_(other.orders_),
+      wide_orders_(other.wide_orders_),
       leaf_cap_(other.leaf_cap_),
       fanout_(other.fanout_),
       min_leaf_(other.min_leaf_),
@@ -77,6 +79,7 @@ GapTree& GapTree::operator=(GapTree&& other) noexcept {
     release();
     max_pfn_ = other.max_pfn_;
     orders_ = other.orders_;
+    wide_orders_ = other.wide_orders_;
     leaf_cap_ = other.leaf_cap_;
     fanout_ = other.fanout_;
     min_leaf_ = other.min_leaf_;
@@ -404,16 +407,16 @@ std::string GapTree::check_node(const Node* n, std::uint64_t lo, bool is_root, s
           "{}",
           n->height, i, got.high, got.mask, got.gap, got.wide, want.high, want.mask, want.gap, want.wide);
     }
-    WideRow want_wide;  // NOLINT(cppcoreguidelines-pro-type-member-init): child_wide fills it
-    if (child_wide(c, clo, want_wide) != (wides(n)[i] != nullptr)) {
+    gap_tree_impl::WideFits want_wide;  // NOLINT(cppcoreguidelines-pro-type-member-init): child_wide fills it
+    if (child_wide(c, clo, want_wide.data()) != (wides(n)[i] != nullptr)) {
       return fmt::format("stale wide row at height {} slot {}: {}", n->height, i,
                          wides(n)[i] == nullptr ? "missing" : "kept for a subtree without one");
     }
     if (wides(n)[i] != nullptr) {
-      for (std::uint32_t k = 0; k < kWideOrders; ++k) {
-        if (want_wide.fit[k] != wides(n)[i]->fit[k]) {
+      for (std::uint32_t k = 0; k < wide_orders_; ++k) {
+        if (want_wide[k] != wides(n)[i][k]) {
           return fmt::format("stale wide row at height {} slot {}: order {} fit is {:#x}, recomputed {:#x}", n->height,
-                             i, kWideMin + k, wides(n)[i]->fit[k], want_wide.fit[k]);
+                             i, kWideMin + k, wides(n)[i][k], want_wide[k]);
         }
       }
     }

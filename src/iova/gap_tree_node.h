@@ -36,6 +36,14 @@ constexpr std::uint32_t kMaxDepth = 72;
 
 using Lanes = std::array<std::uint16_t, GapTree::kLanes>;
 
+// A slot's exact fits past the lanes (gap_tree.h, "wide rows"): fit[k -
+// kWideMin] is the largest size that fits at alignment 2^k in one of the
+// subtree's gaps (0: none), max over gaps [a, b] of b + 1 - align_up(a,
+// 2^k), for k = kWideMin up to the space's largest order. On the heap, the
+// tree's wide_row_bytes(), for a slot that has a gap across a multiple of
+// 2^kWideMin; room for every order when built on the stack.
+using WideFits = std::array<std::uint64_t, GapTree::kWideOrders>;
+
 // An inner node's rows of one 64-bit word per child: highs, children, masks,
 // max_gaps, wides. The lanes follow them.
 constexpr std::size_t kScalarRows = 5;
@@ -141,17 +149,9 @@ struct GapTree::Summary {
   std::uint64_t high;
   std::uint64_t mask;
   std::uint64_t gap;
-  bool wide;  // some gap crosses a multiple of 2^kWideMin: the slot has a WideRow
+  bool wide;  // some gap crosses a multiple of 2^kWideMin: the slot has a wide row
   gap_tree_impl::Lanes lanes;
   gap_tree_impl::Lanes shortfalls;  // all zero unless gap > kLaneCap
-};
-
-// A slot's exact fits past the lanes: fit[k - kWideMin] is the largest size
-// that fits at alignment 2^k in one of the subtree's gaps (0: none), max over
-// gaps [a, b] of b + 1 - align_up(a, 2^k). On the heap, one per slot that
-// has a gap across a multiple of 2^kWideMin (gap_tree.h, "wide rows").
-struct GapTree::WideRow {
-  std::array<std::uint64_t, kWideOrders> fit;
 };
 
 // Only node/index/lo[0 .. depth) are meaningful; the arrays are left
@@ -203,11 +203,11 @@ inline std::uint64_t* GapTree::masks(Node* n) const { return highs(n) + 2 * std:
 inline const std::uint64_t* GapTree::masks(const Node* n) const { return highs(n) + 2 * std::size_t{fanout_}; }
 inline std::uint64_t* GapTree::max_gaps(Node* n) const { return highs(n) + 3 * std::size_t{fanout_}; }
 inline const std::uint64_t* GapTree::max_gaps(const Node* n) const { return highs(n) + 3 * std::size_t{fanout_}; }
-inline GapTree::WideRow** GapTree::wides(Node* n) const {
-  return reinterpret_cast<WideRow**>(highs(n) + 4 * std::size_t{fanout_});
+inline std::uint64_t** GapTree::wides(Node* n) const {
+  return reinterpret_cast<std::uint64_t**>(highs(n) + 4 * std::size_t{fanout_});
 }
-inline GapTree::WideRow* const* GapTree::wides(const Node* n) const {
-  return reinterpret_cast<WideRow* const*>(highs(n) + 4 * std::size_t{fanout_});
+inline std::uint64_t* const* GapTree::wides(const Node* n) const {
+  return reinterpret_cast<std::uint64_t* const*>(highs(n) + 4 * std::size_t{fanout_});
 }
 inline std::uint16_t* GapTree::lanes(Node* n) const {
   return reinterpret_cast<std::uint16_t*>(highs(n) + gap_tree_impl::kScalarRows * std::size_t{fanout_});

@@ -182,10 +182,8 @@ bool shortfalls_hold(std::uint64_t gap, std::uint16_t shortfall, std::uint64_t s
 
 // Whether a subtree with this wide row (null: none) holds a size at the
 // row's order (past the lanes): the row keeps the largest fit there.
-// (A template: the row's type is private to GapTree.)
-template <typename Row>
-bool wide_holds(const Row* row, std::uint32_t index, std::uint64_t size) {
-  return row != nullptr && row->fit[index] >= size;
+bool wide_holds(const std::uint64_t* row, std::uint32_t index, std::uint64_t size) {
+  return row != nullptr && row[index] >= size;
 }
 
 }  // namespace
@@ -272,7 +270,7 @@ bool GapTree::search_down(const Node* n, std::uint64_t lo, const Window& w, std:
       const std::uint64_t* g = max_gaps(n);
       while (i > 0 && g[i - 1] < w.size) --i;
     } else if (w.wide) {
-      const WideRow* const* rows = wides(n);
+      const std::uint64_t* const* rows = wides(n);
       while (i > 0 && !wide_holds(rows[i - 1], w.wide_index, w.size)) --i;
     } else if (w.shortfalls) {
       const std::uint64_t* g = max_gaps(n);

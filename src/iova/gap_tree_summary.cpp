@@ -236,6 +236,8 @@ void GapTree::leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) con
       a = l[i] + 1;
     }
     if (gap > kLaneCap) shortfalls.store(out.shortfalls);
+    // A space without orders past the lanes keeps no wide rows.
+    out.wide = out.wide && wide_orders_ != 0;
   }
   store_lanes(out.lanes.data(), low);
   store_lanes(out.lanes.data() + kVecLanes, high);
@@ -245,7 +247,7 @@ void GapTree::leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) con
 void GapTree::inner_summary(const Node* n, Summary& out) const {
   out.mask = or_row(masks(n), n->count);
   out.gap = max_row(max_gaps(n), n->count);
-  out.wide = std::any_of(wides(n), wides(n) + n->count, [](const WideRow* r) { return r != nullptr; });
+  out.wide = std::any_of(wides(n), wides(n) + n->count, [](const std::uint64_t* r) { return r != nullptr; });
   max_rows(out.lanes, lanes(n), n->count);
   out.high = highs(n)[n->count - 1];
   shortfall_row(n, out.gap, out.shortfalls);
@@ -297,9 +299,9 @@ void GapTree::recompute_slot(Node* n, std::uint32_t i, std::uint64_t lo) const {
   child_summary(child, lo, s);
   write_slot(n, i, s);
   if (s.wide) {
-    WideRow row;  // NOLINT(cppcoreguidelines-pro-type-member-init): child_wide fills it
-    child_wide(child, lo, row);
-    store_wide(n, i, &row);
+    gap_tree_impl::WideFits row;  // NOLINT(cppcoreguidelines-pro-type-member-init): child_wide fills it
+    child_wide(child, lo, row.data());
+    store_wide(n, i, row.data());
   } else {
     store_wide(n, i, nullptr);
   }

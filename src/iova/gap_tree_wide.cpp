@@ -18,22 +18,24 @@ using gap_tree_impl::low_mask;
 }  // namespace
 
 // A leaf's row from its gaps, an inner node's the maximum of its slots'
-// rows. Returns whether the row is nonzero: whether the child has a gap of
-// anchor order kWideMin or more, which is what Summary::wide says.
-bool GapTree::child_wide(const Node* child, std::uint64_t lo, WideRow& out) const {
-  out.fit.fill(0);
+// rows, into out[0 .. wide_orders_). Returns whether the row is nonzero:
+// whether the child has a gap of anchor order kWideMin or more (in a space
+// with orders past the lanes), which is what Summary::wide says.
+bool GapTree::child_wide(const Node* child, std::uint64_t lo, std::uint64_t* out) const {
+  std::fill_n(out, wide_orders_, 0);
   bool any = false;
   if (child->height > 0) {
-    const WideRow* const* rows = wides(child);
+    const std::uint64_t* const* rows = wides(child);
     for (std::uint32_t c = 0; c < child->count; ++c) {
       if (rows[c] == nullptr) continue;
       any = true;
-      for (std::uint32_t k = 0; k < kWideOrders; ++k) out.fit[k] = std::max(out.fit[k], rows[c]->fit[k]);
+      for (std::uint32_t k = 0; k < wide_orders_; ++k) out[k] = std::max(out[k], rows[c][k]);
     }
     return any;
   }
   const std::uint64_t* f = firsts(child);
   const std::uint64_t* l = lasts(child);
+  const std::uint32_t top = orders_ - 1;  // the largest order the space has
   std::uint64_t a = lo;
   for (std::uint32_t i = 0; i < child->count; ++i) {
     if (f[i] > a) {
@@ -41,10 +43,10 @@ bool GapTree::child_wide(const Node* child, std::uint64_t lo, WideRow& out) cons
       // is at most the anchor, inside the gap; past t it holds no multiple
       // of 2^k and fits nothing.
       const std::uint64_t b = f[i] - 1;
-      const std::uint32_t t = std::min(anchor_order(a, b), 63U);
+      const std::uint32_t t = std::min(anchor_order(a, b), top);
       for (std::uint32_t k = kWideMin; k <= t; ++k) {
         const std::uint64_t start = a + ((std::uint64_t{0} - a) & low_mask(k));
-        out.fit[k - kWideMin] = std::max(out.fit[k - kWideMin], b - start + 1);
+        out[k - kWideMin] = std::max(out[k - kWideMin], b - start + 1);
         any = true;
       }
     }
@@ -55,23 +57,23 @@ bool GapTree::child_wide(const Node* child, std::uint64_t lo, WideRow& out) cons
 
 // Sets slot i's wide row to a copy of `row`, or to none. Allocates on the
 // heap (throws std::bad_alloc) only for a slot that had none.
-void GapTree::store_wide(Node* n, std::uint32_t i, const WideRow* row) const {
-  static_assert(sizeof(WideRow) == kWideRowBytes, "node_bytes() counts a row as kWideRowBytes");
-  WideRow*& slot = wides(n)[i];
+void GapTree::store_wide(Node* n, std::uint32_t i, const std::uint64_t* row) const {
+  std::uint64_t*& slot = wides(n)[i];
   if (row == nullptr) {
     drop_wide(n, i);
-  } else if (slot == nullptr) {
-    slot = std::make_unique<WideRow>(*row).release();
-    ++wide_rows_;
-  } else {
-    *slot = *row;
+    return;
   }
+  if (slot == nullptr) {
+    slot = std::make_unique<std::uint64_t[]>(wide_orders_).release();  // NOLINT(modernize-avoid-c-arrays)
+    ++wide_rows_;
+  }
+  std::copy_n(row, wide_orders_, slot);
 }
 
 void GapTree::drop_wide(Node* n, std::uint32_t i) const {
-  WideRow*& slot = wides(n)[i];
+  std::uint64_t*& slot = wides(n)[i];
   if (slot == nullptr) return;
-  std::unique_ptr<WideRow> owned(slot);
+  const std::unique_ptr<std::uint64_t[]> owned(slot);  // NOLINT(modernize-avoid-c-arrays)
   slot = nullptr;
   --wide_rows_;
 }
@@ -89,15 +91,15 @@ void GapTree::drop_wides(Node* n) const {
 void GapTree::propagate_wides(const Path& path) const {
   const std::uint32_t last = path.depth - 1;
   const Node* child = children(path.node[last])[path.index[last]];
-  WideRow row;  // NOLINT(cppcoreguidelines-pro-type-member-init): child_wide fills it
-  bool any = child_wide(child, child_lo(highs(path.node[last]), path.index[last], path.lo[last]), row);
+  gap_tree_impl::WideFits row;  // NOLINT(cppcoreguidelines-pro-type-member-init): child_wide fills it
+  bool any = child_wide(child, child_lo(highs(path.node[last]), path.index[last], path.lo[last]), row.data());
   for (std::uint32_t d = path.depth; d-- > 0;) {
     Node* parent = path.node[d];
-    const WideRow* stored = wides(parent)[path.index[d]];
-    if (any ? (stored != nullptr && stored->fit == row.fit) : stored == nullptr) return;
-    store_wide(parent, path.index[d], any ? &row : nullptr);
+    const std::uint64_t* stored = wides(parent)[path.index[d]];
+    if (any ? (stored != nullptr && std::equal(stored, stored + wide_orders_, row.data())) : stored == nullptr) return;
+    store_wide(parent, path.index[d], any ? row.data() : nullptr);
     if (d == 0) return;  // the root's own aggregate is kept nowhere
-    any = child_wide(parent, 0, row);
+    any = child_wide(parent, 0, row.data());
   }
 }
 

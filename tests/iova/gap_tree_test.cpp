@@ -358,6 +358,43 @@ TEST(GapTree, RejectsBadTuning) {
   EXPECT_THROW(GapTree(100, GapTree::Tuning{16, 65}), std::invalid_argument);
 }
 
+// A wide row holds one fit per alignment order from 2^17 granules to the
+// space's largest: none in a space of 2^16 granules, one in a space of
+// 2^17 (only pfn 0 is aligned to 2^17 there), 20 (160 B) in one of 2^36
+// (48 bits of 4 KiB pages), 47 at most. A slot keeps one only while its
+// subtree has a gap across a multiple of 2^17 (here the gap from 0 below
+// the entries, and in the larger spaces some gaps between them).
+TEST(GapTree, WideRowsSizedToTheSpace) {
+  struct Case {
+    std::uint64_t max_pfn;
+    std::size_t row_bytes;
+  };
+  for (const Case c : {Case{(1ULL << 16) - 1, 0}, Case{(1ULL << 17) - 1, 8}, Case{(1ULL << 20) - 1, 32},
+                       Case{(1ULL << 36) - 1, 160}, Case{kMax, 376}}) {
+    GapTree tree(c.max_pfn, GapTree::Tuning{4, 4});
+    EXPECT_EQ(tree.wide_row_bytes(), c.row_bytes) << c.max_pfn;
+    const std::uint64_t top = std::min(c.max_pfn, std::uint64_t{1} << 22);
+    const std::uint64_t step = top >> 8;
+    for (std::uint64_t i = 1; i <= 100; ++i) tree.insert({top - (i * step), top - (i * step), false});
+    ASSERT_EQ(tree.check(), "");
+    if (c.row_bytes == 0) {
+      EXPECT_EQ(tree.wide_row_count(), 0U);
+    } else {
+      EXPECT_GT(tree.wide_row_count(), 0U) << c.max_pfn;
+      // The highest multiple of 2^17 is free in each: the row decides it.
+      EXPECT_EQ(tree.search({1, 17, 0, c.max_pfn, Policy::kTopDown}), c.max_pfn & ~((1ULL << 17) - 1)) << c.max_pfn;
+      EXPECT_EQ(tree.search({1, 17, 1, c.max_pfn, Policy::kFirstFit}),
+                c.max_pfn >> 17 == 0 ? std::nullopt : std::optional<std::uint64_t>(1ULL << 17))
+          << c.max_pfn;
+    }
+    const std::size_t nodes = tree.node_bytes();
+    for (std::uint64_t i = 1; i <= 100; ++i) ASSERT_TRUE(tree.erase(top - (i * step)).has_value());
+    ASSERT_EQ(tree.check(), "");
+    EXPECT_EQ(tree.wide_row_count(), 0U);
+    EXPECT_LT(tree.node_bytes(), nodes);
+  }
+}
+
 // Gaps of 1.5 x 2^17 granules, each placed so that it holds no block of
 // 2^17 aligned to 2^17 (a near miss for that request: long enough, badly
 // aligned), above one gap at the bottom that holds such blocks. The wide

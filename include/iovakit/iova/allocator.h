@@ -79,8 +79,9 @@
 // == Memory ==
 // 16 B per entry in a leaf (first and last granule) at the leaves' fill,
 // plus each leaf's slot in its parent (104 B per leaf of up to 32 entries,
-// and a 376 B wide row on the heap for the few slots with a gap across a
-// multiple of 2^17 granules: W1 at 1e6 holds 27.3 B per allocation after
+// and a wide row on the heap, 160 B for a 48-bit space of 4 KiB granules
+// and 376 B at most, for the few slots with a gap across a multiple of
+// 2^17 granules: W1 at 1e6 holds 27.3 B per allocation after
 // 1e5 pairs, 29.4 B with the 144 B slots before the wide rows; the figures
 // that follow were measured with 64 B slots, docs/performance.md):
 // 21.8 B per live allocation measured at 1e5 and 1e6 allocations right after

@@ -24,7 +24,8 @@
 //               the cap); zero when G is not
 //   wide        for a slot with a gap across a multiple of 2^17: a
 //               pointer to its wide row, fit[k] exact in 64 bits for k =
-//               17..63 (376 bytes on the heap); null otherwise
+//               17 up to the space's largest order (on the heap: 160
+//               bytes for 2^36 granules, 376 at most); null otherwise
 //
 // The lanes make aligned searches exact: a subtree can hold (size s, order
 // k) iff lane[k-1] >= s, for every s up to 65535 granules (256 MiB with 4 KiB
@@ -56,16 +57,18 @@
 // So only gaps across a multiple of 2^17 have a fit past the lanes, and a
 // slot keeps the exact maximum per order k = 17..63 only when it has one:
 // the subtree holds (s, k) iff the row exists and fit[k] >= s, for every s.
-// The row lives on the heap, out of the node: in a node it would take 376 B
-// per slot (more than three times the rest of the slot) for the few that
-// need it. After a W1 fill of 1e6 allocations the tree holds 4 of them, on
-// the path to the lowest leaf (whose gap starts at 0); a space whose every
-// leaf has a gap across a multiple of 2^17 (spaced 512 MiB apart with 4 KiB
-// granules) pays up to 376 B per leaf, about 15 B per entry. A row changes
-// only when such a gap does: propagate() starts propagate_wides() only for
-// a child that has or had one (in W1, the lowest leaf: 38% of the
-// operations), which recomputes the child's row and each parent's, as the
-// maximum of its slots' rows, while a row changes.
+// The row lives on the heap, out of the node, and holds only the orders the
+// space has (20 for 2^36 granules, 48 bits of 4 KiB pages: 160 B; 4 for
+// 2^20, 32 bits: 32 B; at most 47: 376 B); in the node it would take more
+// than the rest of the slot (104 B) for the few slots that need it. After
+// a W1 fill of 1e6 allocations the tree holds 4 of them, on the path to the
+// lowest leaf (whose gap starts at 0); a space whose every leaf has a gap
+// across a multiple of 2^17 (spaced 512 MiB apart with 4 KiB granules)
+// pays up to a row per leaf, about 6 B per entry for 2^36 granules (15 B in
+// a 64-bit space). A row changes only when such a gap does: propagate()
+// starts propagate_wides() only for a child that has or had one (in W1, the
+// lowest leaf: 38% of the operations), which recomputes the child's row and
+// each parent's, as the maximum of its slots' rows, while a row changes.
 //
 // Before the wide rows the tree kept 16-bit anchors (orders 17..32, capped
 // at 65535) and the orders of the aligned blocks of its long gaps, exact
@@ -147,19 +150,19 @@
 //                           the summaries on the boundary paths.
 //   insert / erase          O(h·F + B): the leaf is rewritten, its summary
 //                           recomputed (O(B·16) worst case, O(B·47) with a
-//                           wide row), then summaries
-//                           are updated upward, stopping as soon as one does
-//                           not change. An erase in a tree whose chunks are
-//                           being compacted (node_pool.h) also moves up to
-//                           two nodes per pool, O(h·log F) each.
+//                           wide row), then summaries are updated upward,
+//                           stopping as soon as one does not change. An
+//                           erase in a tree whose chunks are being
+//                           compacted (node_pool.h) also moves up to two
+//                           nodes per pool, O(h·log F) each.
 //   overlapping(lo, hi)     O(h·(k/B + 1) + k) for k results
 //
 // Memory: leaves are (first, last) pairs, 16 B per entry; per leaf the parent
 // keeps 104 B of child pointer, key and summary, 32 B of it the shortfalls
-// (about 4.1 B per entry with 32-entry leaves 80% full), plus a 376-byte
-// wide row for a slot with a gap across a multiple of 2^17 (above). A tree
-// that shrinks gives its chunks back as it goes (node_pool.h, "So the pool
-// compacts"). Measured per live allocation in docs/performance.md.
+// (about 4.1 B per entry with 32-entry leaves 80% full), plus a wide row
+// (up to 376 B) for a slot with a gap across a multiple of 2^17 (above). A
+// tree that shrinks gives its chunks back as it goes (node_pool.h, "So the
+// pool compacts"). Measured per live allocation in docs/performance.md.
 //
 // Thread safety: none. Const member functions do not modify anything, so
 // concurrent readers are safe when no thread writes.
@@ -205,10 +208,11 @@ class GapTree {
   // Summary lanes: alignment orders 1..kLanes, values capped at kLaneCap.
   static constexpr std::uint32_t kLanes = 16;
   static constexpr std::uint64_t kLaneCap = 0xffff;
-  // Wide rows: alignment orders kWideMin..63, exact 64-bit fits, kept only
-  // for a slot with a gap across a multiple of 2^kWideMin granules.
+  // Wide rows: alignment orders kWideMin up to the space's largest (at most
+  // 63), exact 64-bit fits, kept only for a slot with a gap across a
+  // multiple of 2^kWideMin granules.
   static constexpr std::uint32_t kWideMin = kLanes + 1;
-  static constexpr std::uint32_t kWideOrders = 64 - kWideMin;
+  static constexpr std::uint32_t kWideOrders = 64 - kWideMin;  // at most
 
   // An occupied range of granules [first, last].
   struct Entry {
@@ -279,7 +283,7 @@ class GapTree {
   // Bytes held for nodes: live nodes, and in a large tree the rest of its
   // node chunks (iovakit/iova/node_pool.h).
   [[nodiscard]] std::size_t memory_bytes() const {
-    return leaf_pool_.bytes() + inner_pool_.bytes() + wide_rows_ * kWideRowBytes;
+    return leaf_pool_.bytes() + inner_pool_.bytes() + wide_rows_ * wide_row_bytes();
   }
   // Of memory_bytes(), what the node chunks hold (mapped outside malloc).
   [[nodiscard]] std::size_t chunk_bytes() const {
@@ -287,10 +291,12 @@ class GapTree {
   }
   // Bytes in live nodes and wide rows only.
   [[nodiscard]] std::size_t node_bytes() const {
-    return leaves_ * leaf_bytes_ + inners_ * inner_bytes_ + wide_rows_ * kWideRowBytes;
+    return leaves_ * leaf_bytes_ + inners_ * inner_bytes_ + wide_rows_ * wide_row_bytes();
   }
-  // Wide rows held (one heap block of kWideRowBytes each).
+  // Wide rows held, and the bytes of each (8 per alignment order from
+  // kWideMin to the space's largest: 160 for 2^36 granules, 376 at most).
   [[nodiscard]] std::size_t wide_row_count() const { return wide_rows_; }
+  [[nodiscard]] std::size_t wide_row_bytes() const { return std::size_t{wide_orders_} * sizeof(std::uint64_t); }
   [[nodiscard]] std::size_t leaf_count() const { return leaves_; }
   [[nodiscard]] std::size_t inner_count() const { return inners_; }
 
@@ -303,8 +309,6 @@ class GapTree {
   struct Path;
   struct Summary;
   struct Window;
-  struct WideRow;
-  static constexpr std::size_t kWideRowBytes = kWideOrders * sizeof(std::uint64_t);
 
   // Node layout (sizes fixed per tree at construction). Defined inline in
   // src/iova/gap_tree_node.h, which every source of the tree includes.
@@ -320,8 +324,8 @@ class GapTree {
   [[nodiscard]] inline const std::uint64_t* masks(const Node* n) const;
   [[nodiscard]] inline std::uint64_t* max_gaps(Node* n) const;
   [[nodiscard]] inline const std::uint64_t* max_gaps(const Node* n) const;
-  [[nodiscard]] inline WideRow** wides(Node* n) const;
-  [[nodiscard]] inline WideRow* const* wides(const Node* n) const;
+  [[nodiscard]] inline std::uint64_t** wides(Node* n) const;  // a row of wide_orders_ fits, or null
+  [[nodiscard]] inline std::uint64_t* const* wides(const Node* n) const;
   [[nodiscard]] inline std::uint16_t* lanes(Node* n) const;  // kLanes per slot
   [[nodiscard]] inline const std::uint16_t* lanes(const Node* n) const;
   [[nodiscard]] inline std::uint16_t* shortfalls(Node* n) const;  // kLanes per slot
@@ -361,8 +365,8 @@ class GapTree {
   void propagate_shortfalls(const Path& path, std::uint64_t gap,
                             const std::array<std::uint16_t, kLanes>& fresh_row) const;
   // Wide rows (gap_tree_wide.cpp).
-  bool child_wide(const Node* child, std::uint64_t lo, WideRow& out) const;
-  void store_wide(Node* n, std::uint32_t i, const WideRow* row) const;
+  bool child_wide(const Node* child, std::uint64_t lo, std::uint64_t* out) const;
+  void store_wide(Node* n, std::uint32_t i, const std::uint64_t* row) const;
   void drop_wide(Node* n, std::uint32_t i) const;
   void drop_wides(Node* n) const;
   void propagate_wides(const Path& path) const;
@@ -416,6 +420,7 @@ class GapTree {
 
   std::uint64_t max_pfn_;
   std::uint32_t orders_;
+  std::uint32_t wide_orders_;  // orders kWideMin .. orders_ - 1: a wide row's length
   std::uint32_t leaf_cap_;
   std::uint32_t fanout_;
   std::uint32_t min_leaf_;
