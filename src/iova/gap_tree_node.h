@@ -18,6 +18,7 @@
 // out-of-line call per row access would cost more than the access).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstddef>
@@ -240,6 +241,14 @@ inline void GapTree::read_slot(const Node* n, std::uint32_t i, Summary& out, boo
   } else {
     out.shortfalls = gap_tree_impl::Lanes{};
   }
+}
+
+// The largest alignment order at which the gap [a, b] fits something in
+// this space: its anchor order, capped at the space's largest order. The
+// gap has a part in the wide rows when this reaches kWideMin (none does in
+// a space without orders past the lanes).
+inline std::uint32_t GapTree::gap_top_order(std::uint64_t a, std::uint64_t b) const {
+  return std::min(gap_tree_impl::anchor_order(a, b), orders_ - 1);
 }
 
 inline GapTree::Entry GapTree::leaf_entry(const Node* leaf, std::uint32_t pos) const {

@@ -18,7 +18,6 @@ namespace iovakit::iova {
 
 namespace {
 
-using gap_tree_impl::anchor_order;
 using gap_tree_impl::floor_log2;
 using gap_tree_impl::Lanes;
 
@@ -132,7 +131,7 @@ struct Shortfalls {
   }
 };
 
-// Only a gap of anchor order kWideMin or more (gap_tree_impl::anchor_order)
+// Only a gap whose top order reaches kWideMin (GapTree::gap_top_order)
 // fits anything at the orders of the wide rows.
 constexpr std::uint32_t kWideMin = GapTree::kWideMin;
 
@@ -231,13 +230,11 @@ void GapTree::leaf_summary(const Node* leaf, std::uint64_t lo, Summary& out) con
           const LaneVec neg = splat(std::uint64_t{0} - a);
           shortfalls.add_long(gap, length, neg & kLowMasks, neg & kHighMasks);
         }
-        out.wide = out.wide || anchor_order(a, f[i] - 1) >= kWideMin;
+        out.wide = out.wide || gap_top_order(a, f[i] - 1) >= kWideMin;
       }
       a = l[i] + 1;
     }
     if (gap > kLaneCap) shortfalls.store(out.shortfalls);
-    // A space without orders past the lanes keeps no wide rows.
-    out.wide = out.wide && wide_orders_ != 0;
   }
   store_lanes(out.lanes.data(), low);
   store_lanes(out.lanes.data() + kVecLanes, high);

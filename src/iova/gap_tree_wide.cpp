@@ -12,7 +12,6 @@ namespace iovakit::iova {
 
 namespace {
 
-using gap_tree_impl::anchor_order;
 using gap_tree_impl::low_mask;
 
 }  // namespace
@@ -35,7 +34,6 @@ bool GapTree::child_wide(const Node* child, std::uint64_t lo, std::uint64_t* out
   }
   const std::uint64_t* f = firsts(child);
   const std::uint64_t* l = lasts(child);
-  const std::uint32_t top = orders_ - 1;  // the largest order the space has
   std::uint64_t a = lo;
   for (std::uint32_t i = 0; i < child->count; ++i) {
     if (f[i] > a) {
@@ -43,7 +41,7 @@ bool GapTree::child_wide(const Node* child, std::uint64_t lo, std::uint64_t* out
       // is at most the anchor, inside the gap; past t it holds no multiple
       // of 2^k and fits nothing.
       const std::uint64_t b = f[i] - 1;
-      const std::uint32_t t = std::min(anchor_order(a, b), top);
+      const std::uint32_t t = gap_top_order(a, b);
       for (std::uint32_t k = kWideMin; k <= t; ++k) {
         const std::uint64_t start = a + ((std::uint64_t{0} - a) & low_mask(k));
         out[k - kWideMin] = std::max(out[k - kWideMin], b - start + 1);

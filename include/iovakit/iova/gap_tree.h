@@ -365,6 +365,7 @@ class GapTree {
   void propagate_shortfalls(const Path& path, std::uint64_t gap,
                             const std::array<std::uint16_t, kLanes>& fresh_row) const;
   // Wide rows (gap_tree_wide.cpp).
+  [[nodiscard]] inline std::uint32_t gap_top_order(std::uint64_t a, std::uint64_t b) const;
   bool child_wide(const Node* child, std::uint64_t lo, std::uint64_t* out) const;
   void store_wide(Node* n, std::uint32_t i, const std::uint64_t* row) const;
   void drop_wide(Node* n, std::uint32_t i) const;
