@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <bit>
+#include <utility>
+#include <vector>
 
 namespace iovakit::iova {
 
@@ -15,16 +17,20 @@ RangeCache::Push RangeCache::push_slow(std::uint64_t first, std::uint64_t c) {
   return push(first, c + 1);
 }
 
+// Both arrays before anything else changes: out of memory for the second,
+// the cache must stay without storage (capacity_ 0), not half set up.
 void RangeCache::allocate_storage() {
   const std::size_t slots = std::size_t{max_granules_} * depth_;
-  stacks_.assign(slots, 0);
-  counts_.fill(0);
-  capacity_ = depth_;
   // Eight times as many buckets as ranges can be parked (see the header's
   // design comment for why not fewer), so that linear probes stay short
   // and never wrap around a full table.
   const std::size_t buckets = std::bit_ceil(std::max<std::size_t>(16, 8 * slots));
-  table_.assign(buckets, kEmpty);
+  std::vector<std::uint64_t> stacks(slots, 0);
+  std::vector<std::uint64_t> table(buckets, kEmpty);
+  stacks_ = std::move(stacks);
+  table_ = std::move(table);
+  counts_.fill(0);
+  capacity_ = depth_;
   table_shift_ = 64U - static_cast<std::uint32_t>(std::countr_zero(buckets));
   table_mask_ = buckets - 1;
 }

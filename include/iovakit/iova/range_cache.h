@@ -125,11 +125,21 @@ class RangeCache {
   bool remove(std::uint64_t first, std::uint64_t granules);
 
   // Calls f(first, granules) for every parked range (in no particular
-  // order), then empties the cache.
+  // order), unparking each once f has returned: when f throws, that range
+  // and those not reached stay parked.
   template <typename F>
   void drain(F&& f) {
-    for_each(f);
-    clear();
+    if (stacks_.empty()) return;
+    for (std::uint32_t c = 0; c < max_granules_; ++c) {
+      while (counts_[c] != 0) {
+        const std::uint32_t n = counts_[c];
+        const std::uint64_t first = stacks_[(std::size_t{c} * depth_) + n - 1];
+        f(first, std::uint64_t{c} + 1);
+        counts_[c] = n - 1;
+        --size_;
+        table_erase(first);
+      }
+    }
   }
   void clear();
 
