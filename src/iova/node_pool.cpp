@@ -70,7 +70,10 @@ struct NodePool::Chunk {
 NodePool::NodePool(std::size_t block_bytes)
     : block_bytes_(round_block(block_bytes)), blocks_per_chunk_(kChunkBytes / block_bytes_) {}
 
-NodePool::~NodePool() { drop_chunks(); }
+NodePool::~NodePool() {
+  trim();
+  drop_chunks();
+}
 
 NodePool::NodePool(NodePool&& other) noexcept
     : block_bytes_(other.block_bytes_),
@@ -82,10 +85,13 @@ NodePool::NodePool(NodePool&& other) noexcept
       bump_chunk_(std::exchange(other.bump_chunk_, nullptr)),
       bump_(std::exchange(other.bump_, nullptr)),
       bump_end_(std::exchange(other.bump_end_, nullptr)),
-      victim_(std::exchange(other.victim_, nullptr)) {}
+      victim_(std::exchange(other.victim_, nullptr)),
+      spares_(std::exchange(other.spares_, nullptr)),
+      spare_count_(std::exchange(other.spare_count_, 0)) {}
 
 NodePool& NodePool::operator=(NodePool&& other) noexcept {
   if (this != &other) {
+    trim();
     drop_chunks();
     block_bytes_ = other.block_bytes_;
     blocks_per_chunk_ = other.blocks_per_chunk_;
@@ -97,6 +103,8 @@ NodePool& NodePool::operator=(NodePool&& other) noexcept {
     bump_ = std::exchange(other.bump_, nullptr);
     bump_end_ = std::exchange(other.bump_end_, nullptr);
     victim_ = std::exchange(other.victim_, nullptr);
+    spares_ = std::exchange(other.spares_, nullptr);
+    spare_count_ = std::exchange(other.spare_count_, 0);
   }
   return *this;
 }
@@ -106,6 +114,14 @@ std::size_t NodePool::index_of(const Chunk& c, const void* block) const {
 }
 
 void* NodePool::allocate() {
+  if (spares_ != nullptr) [[unlikely]] {
+    void* block = spares_;
+    spares_ = *static_cast<void**>(block);
+    --spare_count_;
+    ++live_;
+    ++direct_;
+    return block;
+  }
   if (!with_free_.empty()) {
     Chunk* c = with_free_.back();
     void* block = c->free;
@@ -128,31 +144,81 @@ void* NodePool::allocate() {
   return block;
 }
 
+void* NodePool::allocate_direct() {
+  void* block = ::operator new(block_bytes_);
+  ++live_;
+  ++direct_;
+  return block;
+}
+
 void* NodePool::carve() {
-  if (bump_ == nullptr || static_cast<std::size_t>(bump_end_ - bump_) < block_bytes_) {
-    char* base = map_chunk();
-    try {
-      auto chunk = std::make_unique<Chunk>();
-      chunk->base = base;
-      chunk->used.assign((blocks_per_chunk_ + 63) / 64, 0);
-      Chunk* raw = chunk.get();
-      const auto at = std::upper_bound(chunks_.begin(), chunks_.end(), base,
-                                       [](const char* b, const std::unique_ptr<Chunk>& c) { return b < c->base; });
-      chunks_.insert(at, std::move(chunk));
-      bump_chunk_ = raw;
-    } catch (...) {
-      unmap_chunk(base);
-      throw;
-    }
-    bump_ = base;
-    bump_end_ = base + (blocks_per_chunk_ * block_bytes_);
-  }
+  if (bump_ == nullptr || static_cast<std::size_t>(bump_end_ - bump_) < block_bytes_) start_chunk();
   void* block = bump_;
   const std::size_t i = index_of(*bump_chunk_, block);
   bump_chunk_->used[i / 64] |= std::uint64_t{1} << (i % 64);
   ++bump_chunk_->live;
   bump_ += block_bytes_;
   return block;
+}
+
+void NodePool::start_chunk() {
+  char* base = map_chunk();
+  Chunk* raw = nullptr;
+  try {
+    auto chunk = std::make_unique<Chunk>();
+    chunk->base = base;
+    chunk->used.assign((blocks_per_chunk_ + 63) / 64, 0);
+    raw = chunk.get();
+    // Room for every chunk in with_free_, so that release() never
+    // allocates (it runs in the middle of a merge, which must not fail).
+    with_free_.reserve(chunks_.size() + 1);
+    const auto at = std::upper_bound(chunks_.begin(), chunks_.end(), base,
+                                     [](const char* b, const std::unique_ptr<Chunk>& c) { return b < c->base; });
+    chunks_.insert(at, std::move(chunk));
+  } catch (...) {
+    unmap_chunk(base);
+    throw;
+  }
+  if (bump_chunk_ != nullptr) {
+    for (char* p = bump_; p != nullptr && static_cast<std::size_t>(bump_end_ - p) >= block_bytes_; p += block_bytes_) {
+      *reinterpret_cast<void**>(p) = bump_chunk_->free;
+      bump_chunk_->free = p;
+      if (bump_chunk_ != victim_ && !bump_chunk_->listed) {
+        with_free_.push_back(bump_chunk_);
+        bump_chunk_->listed = true;
+      }
+    }
+  }
+  bump_chunk_ = raw;
+  bump_ = base;
+  bump_end_ = base + (blocks_per_chunk_ * block_bytes_);
+}
+
+// Spares below the threshold; in chunk mode, enough room in the chunk being
+// carved for what the spares do not cover (released blocks are taken first
+// and only add to that).
+void NodePool::reserve_slow(std::size_t k) {
+  if (chunks_.empty() && (live_ + k) * block_bytes_ < kChunkThreshold) {
+    while (spare_count_ < k) {
+      void* block = ::operator new(block_bytes_);
+      *static_cast<void**>(block) = spares_;
+      spares_ = block;
+      ++spare_count_;
+    }
+    return;
+  }
+  const std::size_t need = k - spare_count_;
+  const std::size_t room = bump_ == nullptr ? 0 : static_cast<std::size_t>(bump_end_ - bump_) / block_bytes_;
+  if (room < need) start_chunk();
+}
+
+void NodePool::trim() {
+  while (spares_ != nullptr) {
+    void* block = spares_;
+    spares_ = *static_cast<void**>(block);
+    ::operator delete(block);
+  }
+  spare_count_ = 0;
 }
 
 NodePool::Chunk* NodePool::find_chunk(const void* block) const {
@@ -186,7 +252,7 @@ void NodePool::release(void* block) {
       c->listed = true;
     }
   }
-  if (live_ == 0) drop_chunks();
+  if (live_ == direct_ && !chunks_.empty()) drop_chunks();
 }
 
 // The chunk with the fewest live blocks, other than the one being carved

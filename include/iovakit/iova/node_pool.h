@@ -38,6 +38,15 @@
 // a pool keeps at most a chunk or a quarter of its live blocks unused, plus
 // a victim being emptied.
 //
+// Updates that must not fail halfway (a GapTree insert that splits nodes)
+// first call reserve(k): the next k allocate() calls then cannot throw.
+// Below the chunk threshold it keeps k spare blocks from operator new
+// (allocate() hands them out first; a split uses them, a shift into a
+// sibling leaves them for the next split); in chunk mode it makes sure the
+// chunk being carved has k blocks left, mapping the next chunk early if
+// not (the old one's uncarved blocks join its free list). trim() frees the
+// spares, for a tree that shrank back to one leaf.
+//
 // Bookkeeping per chunk: a bitmap of its live blocks (to find the victim's
 // blocks without a scan of the tree) and a free list of its released
 // blocks (so that the victim's free blocks vanish with it), about 0.03% of
@@ -68,10 +77,23 @@ class NodePool {
   // A block of block_bytes, aligned for any node; throws std::bad_alloc.
   // Never a block of the victim.
   void* allocate();
-  // Returns a block from allocate(). When it was the last live one, every
-  // chunk goes back to the system; when it was the victim's last, the
-  // victim does.
+  // A block from operator new whatever the mode (a tree collapsing into one
+  // leaf takes it before freeing the rest, so that the chunks can go);
+  // throws std::bad_alloc. release() takes it like any other.
+  void* allocate_direct();
+  // Returns a block from allocate(). When no live block is left in the
+  // chunks, every chunk goes back to the system; when it was the victim's
+  // last, the victim does. Never throws.
   void release(void* block);
+
+  // Makes the next k allocate() calls unable to throw; throws
+  // std::bad_alloc itself, having changed nothing a caller can see.
+  void reserve(std::size_t k) {
+    if (spare_count_ < k) [[unlikely]]
+      reserve_slow(k);
+  }
+  // Frees the spare blocks reserve() kept.
+  void trim();
 
   // Whether the pool is compacting: a victim is being emptied, or the
   // chunks hold enough unused blocks that one should be. Inline: the tree
@@ -94,8 +116,12 @@ class NodePool {
 
   [[nodiscard]] std::size_t block_bytes() const { return block_bytes_; }
   [[nodiscard]] std::size_t live() const { return live_; }
-  // Bytes held: blocks from operator new plus whole chunks.
-  [[nodiscard]] std::size_t bytes() const { return direct_ * block_bytes_ + chunks_.size() * kChunkBytes; }
+  // Bytes held: blocks from operator new (spares included) plus whole
+  // chunks.
+  [[nodiscard]] std::size_t bytes() const {
+    return (direct_ + spare_count_) * block_bytes_ + chunks_.size() * kChunkBytes;
+  }
+  [[nodiscard]] std::size_t spare_count() const { return spare_count_; }
   [[nodiscard]] std::size_t chunk_count() const { return chunks_.size(); }
 
  private:
@@ -104,6 +130,10 @@ class NodePool {
   [[nodiscard]] Chunk* find_chunk(const void* block) const;
   [[nodiscard]] std::size_t index_of(const Chunk& c, const void* block) const;
   void* carve();
+  void reserve_slow(std::size_t k);
+  // Maps a chunk and carves from it from now on; the uncarved blocks of the
+  // one being carved join its free list.
+  void start_chunk();
   void pick_victim();
   void unlist(Chunk* c);
   void drop_chunk(Chunk* c);
@@ -119,6 +149,8 @@ class NodePool {
   char* bump_ = nullptr;                        // its next unused block
   char* bump_end_ = nullptr;
   Chunk* victim_ = nullptr;
+  void* spares_ = nullptr;  // blocks from operator new kept by reserve(), linked through their first word
+  std::size_t spare_count_ = 0;
 };
 
 }  // namespace iovakit::iova
