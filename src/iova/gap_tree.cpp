@@ -7,6 +7,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -51,10 +52,14 @@ GapTree::GapTree(std::uint64_t max_pfn, Tuning tuning)
     throw std::invalid_argument(
         fmt::format("GapTree: leaf capacity {} and fanout {} must be within 4..64", leaf_cap_, fanout_));
   }
+  leaf_budget_ = 1;
   root_ = new_leaf();
 }
 
-GapTree::~GapTree() { release(); }
+GapTree::~GapTree() {
+  release();
+  trim_spares();
+}
 
 GapTree::GapTree(GapTree&& other) noexcept
     : max_pfn_(other.max_pfn_),
@@ -72,11 +77,18 @@ GapTree::GapTree(GapTree&& other) noexcept
       size_(std::exchange(other.size_, 0)),
       leaves_(std::exchange(other.leaves_, 0)),
       inners_(std::exchange(other.inners_, 0)),
-      wide_rows_(std::exchange(other.wide_rows_, 0)) {}
+      wide_rows_(std::exchange(other.wide_rows_, 0)),
+      spare_rows_(std::exchange(other.spare_rows_, nullptr)),
+      spare_row_count_(std::exchange(other.spare_row_count_, 0)),
+      row_budget_(std::exchange(other.row_budget_, 0)),
+      leaf_budget_(std::exchange(other.leaf_budget_, 0)),
+      inner_budget_(std::exchange(other.inner_budget_, 0)),
+      unreserved_(std::exchange(other.unreserved_, 0)) {}
 
 GapTree& GapTree::operator=(GapTree&& other) noexcept {
   if (this != &other) {
     release();
+    trim_spares();
     max_pfn_ = other.max_pfn_;
     orders_ = other.orders_;
     wide_orders_ = other.wide_orders_;
@@ -93,6 +105,12 @@ GapTree& GapTree::operator=(GapTree&& other) noexcept {
     leaves_ = std::exchange(other.leaves_, 0);
     inners_ = std::exchange(other.inners_, 0);
     wide_rows_ = std::exchange(other.wide_rows_, 0);
+    spare_rows_ = std::exchange(other.spare_rows_, nullptr);
+    spare_row_count_ = std::exchange(other.spare_row_count_, 0);
+    row_budget_ = std::exchange(other.row_budget_, 0);
+    leaf_budget_ = std::exchange(other.leaf_budget_, 0);
+    inner_budget_ = std::exchange(other.inner_budget_, 0);
+    unreserved_ = std::exchange(other.unreserved_, 0);
   }
   return *this;
 }
@@ -103,18 +121,48 @@ void GapTree::release() {
   size_ = 0;
 }
 
+// The new leaf first, from the heap (so that the chunks can go), then the
+// rest: out of memory, nothing has changed.
 void GapTree::clear() {
+  void* memory = leaf_pool_.allocate_direct();
   release();
-  root_ = new_leaf();
+  ++leaves_;
+  root_ = new (memory) Node{};
+  trim_spares();
 }
 
+std::size_t GapTree::rows_per_update() const { return row_reserve(); }
+
+// The spares a large tree kept for its updates, once it is one leaf again
+// (the memory it started with).
+void GapTree::trim_spares() {
+  leaf_pool_.trim();
+  inner_pool_.trim();
+  while (spare_rows_ != nullptr) {
+    const std::unique_ptr<std::uint64_t[]> owned(spare_rows_);  // NOLINT(modernize-avoid-c-arrays)
+    std::memcpy(&spare_rows_, owned.get(), sizeof spare_rows_);
+  }
+  spare_row_count_ = 0;
+}
+
+// A split's node, from what reserve_split set aside.
 GapTree::Node* GapTree::new_leaf() {
+  if (leaf_budget_ == 0) {
+    ++unreserved_;
+  } else {
+    --leaf_budget_;
+  }
   void* memory = leaf_pool_.allocate();
   ++leaves_;
   return new (memory) Node{};
 }
 
 GapTree::Node* GapTree::new_inner(std::uint32_t height) {
+  if (inner_budget_ == 0) {
+    ++unreserved_;
+  } else {
+    --inner_budget_;
+  }
   void* memory = inner_pool_.allocate();
   ++inners_;
   Node* n = new (memory) Node{};
@@ -352,6 +400,11 @@ std::string GapTree::check() const {
   };
   count_wides(count_wides, root_);
   if (held != wide_rows_) return fmt::format("{} wide rows in the slots but {} allocated", held, wide_rows_);
+  if (unreserved_ != 0) {
+    return fmt::format(
+        "updates took {} wide rows or nodes beyond what they reserved (a rule in gap_tree_edit.cpp is wrong)",
+        unreserved_);
+  }
   return "";
 }
 

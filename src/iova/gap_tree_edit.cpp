@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <optional>
 #include <vector>
 
@@ -106,6 +107,63 @@ void GapTree::move_slots(Node* dst, std::uint32_t dpos, Node* src, std::uint32_t
 // ---------------------------------------------------------------------------
 // Insert.
 
+// What an update may allocate is reserved before it changes anything
+// (gap_tree.h, "Updates ... throw std::bad_alloc"), as tightly as the
+// path allows, since spares are memory held for nothing:
+//   - an insert into a leaf with room: nothing (no node; its gaps only
+//     shrink, and a slot without a wide row never needs one for that),
+//     unless it goes into the tail: a row per level;
+//   - an erase that leaves the leaves as they are: a row per level (the
+//     merged gap grows, in this leaf or the next, up one path);
+//   - a full leaf that shifts entries into a sibling: the sibling takes
+//     entries with their gaps (the leaf only gives gaps away, and its new
+//     entry shrinks one), then one path above the parent: a row per level;
+//   - a split, or an erase that merges or borrows: the nodes of the splits
+//     (reserve_split) and rows_per_update() rows, trimmed back to
+//     spare_row_cap() afterwards (trim_rows).
+void GapTree::need_rows(std::size_t need) const {
+  row_budget_ = need;
+  if (wide_orders_ != 0 && spare_row_count_ < need) [[unlikely]]
+    reserve_rows(need);
+}
+
+// After a split or a merge: the rows beyond spare_row_cap() go back to the
+// heap.
+void GapTree::trim_rows() const {
+  const std::size_t keep = spare_row_cap();
+  while (spare_row_count_ > keep) {
+    const std::unique_ptr<std::uint64_t[]> owned(spare_rows_);  // NOLINT(modernize-avoid-c-arrays)
+    std::memcpy(&spare_rows_, owned.get(), sizeof spare_rows_);
+    --spare_row_count_;
+  }
+}
+
+// The nodes an insert into the full path.leaf makes when the leaf cannot
+// shift into a sibling (insert_rec's choices, made on the counts before
+// the insert): the new leaf, then a new inner node for each full node
+// above it that cannot shift a slot into a sibling with room (the root
+// has none), and a new root when the root splits.
+void GapTree::reserve_split(const Path& path) {
+  std::uint32_t inner = path.depth == 0 ? 1 : 0;
+  for (std::uint32_t d = path.depth; d-- > 0;) {
+    if (path.node[d]->count < fanout_) break;
+    if (d > 0) {
+      const Node* parent = path.node[d - 1];
+      const std::uint32_t i = path.index[d - 1];
+      if ((i > 0 && children(parent)[i - 1]->count < fanout_) ||
+          (i + 1 < parent->count && children(parent)[i + 1]->count < fanout_)) {
+        break;
+      }
+    }
+    inner += d == 0 ? 2 : 1;
+  }
+  leaf_pool_.reserve(1);
+  inner_pool_.reserve(inner);
+  need_rows(row_reserve());
+  leaf_budget_ = 1;
+  inner_budget_ = inner;
+}
+
 void GapTree::insert(const Entry& entry) {
   Path path;
   descend(entry.first, path);
@@ -115,10 +173,18 @@ void GapTree::insert(const Entry& entry) {
 // Inserts into path.leaf, the leaf that owns the gap holding the entry.
 void GapTree::insert_at(Path& path, const Entry& entry) {
   Node* leaf = path.leaf;
-  ++size_;
   if (leaf->count < leaf_cap_) {
     const std::uint64_t* f = firsts(leaf);
     const auto pos = first_not_below(f, leaf->count, entry.first);
+    // Past the leaf's last entry lies the tail (tail_gap()), which no
+    // summary counts: there the new entry makes a gap the path's slots
+    // did not have. Anywhere else a gap only shrinks.
+    if (pos == leaf->count) [[unlikely]] {
+      need_rows(path.depth);
+    } else {
+      row_budget_ = 0;
+    }
+    ++size_;
     leaf_insert_at(leaf, pos, entry);
     if (path.depth > 0) {
       Summary s;  // NOLINT(cppcoreguidelines-pro-type-member-init): leaf_summary fills it
@@ -128,9 +194,11 @@ void GapTree::insert_at(Path& path, const Entry& entry) {
     return;
   }
   if (path.depth > 0) {
+    need_rows(path.depth);
     const std::uint32_t d = path.depth - 1;
     Node* parent = path.node[d];
     if (shift_into_sibling(parent, path.index[d], path.lo[d], entry)) {
+      ++size_;
       // Two children of the parent changed; its aggregate goes up from
       // there the usual way.
       if (d > 0) {
@@ -142,6 +210,8 @@ void GapTree::insert_at(Path& path, const Entry& entry) {
       return;
     }
   }
+  reserve_split(path);
+  ++size_;
   Node* right = insert_rec(root_, 0, entry, nullptr, 0);
   if (right != nullptr) {
     Node* top = new_inner(root_->height + 1);
@@ -152,6 +222,11 @@ void GapTree::insert_at(Path& path, const Entry& entry) {
     recompute_slot(top, 1, highs(top)[0] + 1);
     root_ = top;
   }
+  // An inner node set aside for a level that shifted a slot instead stays
+  // a spare, but not in the budget of a later update.
+  leaf_budget_ = 0;
+  inner_budget_ = 0;
+  trim_rows();
 }
 
 // Inserts into the subtree n whose gaps start at lo; returns the new right
@@ -311,16 +386,29 @@ std::optional<GapTree::Entry> GapTree::erase_if(std::uint64_t first, bool reserv
   // heap: a tree emptied of its allocations holds the memory it started
   // with. (Merges can leave the root a leaf carved from a chunk, which
   // would keep the chunk.)
-  if (out && size_ <= leaf_cap_ && (root_->height > 0 || chunk_bytes() > 0)) collapse();
+  // Both give memory back and may need some first: short of it, the erase
+  // has still happened, and the next one tries again.
+  if (out && size_ <= leaf_cap_ && (root_->height > 0 || chunk_bytes() > 0)) {
+    try {
+      collapse();
+    } catch (const std::bad_alloc&) {
+      return out;
+    }
+  }
   if (out && (leaf_pool_.wants_compaction() || inner_pool_.wants_compaction())) compact();
   return out;
 }
 
+// What it allocates (the entries' copy, the new leaf from the heap) comes
+// first: out of memory, the tree is unchanged.
 void GapTree::collapse() {
   const std::vector<Entry> all = overlapping(0, max_pfn_);
+  void* memory = leaf_pool_.allocate_direct();
   free_subtree(root_);
-  root_ = new_leaf();
+  ++leaves_;
+  root_ = new (memory) Node{};
   for (std::uint32_t i = 0; i < all.size(); ++i) leaf_insert_at(root_, i, all[i]);
+  trim_spares();
 }
 
 std::optional<GapTree::Entry> GapTree::erase_entry(std::uint64_t first, bool reserved_too) {
@@ -334,11 +422,12 @@ std::optional<GapTree::Entry> GapTree::erase_entry(std::uint64_t first, bool res
   Entry out = leaf_entry(leaf, pos);
   if (out.reserved && !reserved_too) return std::nullopt;
   const bool was_last = pos + 1 == leaf->count;
-  --size_;
   // Where the merged gap starts: the end of the entry before, or the leaf's
   // lower bound.
   const std::uint64_t gap_start = pos == 0 ? path.leaf_lo : lasts(leaf)[pos - 1] + 1;
   if (path.depth == 0 || (leaf->count - 1 >= min_leaf_ && !sibling_absorbs(path, leaf->count - 1))) {
+    need_rows(path.depth);
+    --size_;
     if (was_last) {
       // The gap below the entry leaves this leaf (the summary may drop) and
       // joins the first gap of the next leaf, which grows.
@@ -360,6 +449,8 @@ std::optional<GapTree::Entry> GapTree::erase_entry(std::uint64_t first, bool res
     }
     return out;
   }
+  need_rows(row_reserve());
+  --size_;
   Entry ignored;
   erase_rec(root_, 0, first, ignored);
   while (root_->height > 0 && root_->count == 1) {
@@ -367,10 +458,14 @@ std::optional<GapTree::Entry> GapTree::erase_entry(std::uint64_t first, bool res
     root_ = children(old)[0];
     drop_wides(old);
     free_node(old);
+    // One leaf again: the spares of a taller tree go, as they do when it
+    // collapses.
+    if (root_->height == 0) trim_spares();
   }
   // If the entry was the last of its leaf, the gap it leaves belongs to the
   // next leaf, which the merges above may or may not have rewritten.
   if (was_last) recompute_gap_owner(out.last);
+  trim_rows();
   return out;
 }
 

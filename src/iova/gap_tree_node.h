@@ -188,6 +188,21 @@ struct GapTree::Window {
   mutable std::uint32_t leaves = 0;
 };
 
+inline std::size_t GapTree::row_reserve() const { return wide_orders_ == 0 ? 0 : (4 * std::size_t{root_->height}) + 6; }
+
+// Spare rows kept between updates. A large tree keeps all an update may
+// need when they come to at most half a byte per entry (an allocator's
+// tree spans the 64-bit space: 4 * 3 + 6 rows of 288 B for 4 KiB granules
+// at height 3, kept from about 10,000 entries): reserving them afresh for
+// every split or merge and freeing them after cost about 100 instructions
+// per W1 pair at 1e6. A small tree keeps only what an update without a
+// split or merge needs, a row per level (W1 at 1e3 held 33.6 B per
+// allocation keeping all, 28.5 B keeping two more than that).
+inline std::size_t GapTree::spare_row_cap() const {
+  const std::size_t all = row_reserve();
+  return all * wide_row_bytes() <= size_ / 2 ? all : std::size_t{root_->height};
+}
+
 // Node layout: rows of a node, found from its header and the tree's sizes.
 
 inline std::uint64_t* GapTree::firsts(Node* n) { return reinterpret_cast<std::uint64_t*>(n + 1); }

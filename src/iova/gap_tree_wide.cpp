@@ -3,6 +3,7 @@
 // 2^kWideMin granules (design: iovakit/iova/gap_tree.h, "wide rows").
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 
 #include "gap_tree_node.h"
@@ -53,8 +54,8 @@ bool GapTree::child_wide(const Node* child, std::uint64_t lo, std::uint64_t* out
   return any;
 }
 
-// Sets slot i's wide row to a copy of `row`, or to none. Allocates on the
-// heap (throws std::bad_alloc) only for a slot that had none.
+// Sets slot i's wide row to a copy of `row`, or to none. A slot that had
+// none takes one from the update's reserve.
 void GapTree::store_wide(Node* n, std::uint32_t i, const std::uint64_t* row) const {
   std::uint64_t*& slot = wides(n)[i];
   if (row == nullptr) {
@@ -62,7 +63,7 @@ void GapTree::store_wide(Node* n, std::uint32_t i, const std::uint64_t* row) con
     return;
   }
   if (slot == nullptr) {
-    slot = std::make_unique<std::uint64_t[]>(wide_orders_).release();  // NOLINT(modernize-avoid-c-arrays)
+    slot = take_row();
     ++wide_rows_;
   }
   std::copy_n(row, wide_orders_, slot);
@@ -71,9 +72,50 @@ void GapTree::store_wide(Node* n, std::uint32_t i, const std::uint64_t* row) con
 void GapTree::drop_wide(Node* n, std::uint32_t i) const {
   std::uint64_t*& slot = wides(n)[i];
   if (slot == nullptr) return;
-  const std::unique_ptr<std::uint64_t[]> owned(slot);  // NOLINT(modernize-avoid-c-arrays)
+  give_row(slot);
   slot = nullptr;
   --wide_rows_;
+}
+
+// A spare row, counted against the update's budget (check() reports a row
+// beyond it). Were the spares empty, the row would come from the heap,
+// which may throw halfway.
+std::uint64_t* GapTree::take_row() const {
+  if (row_budget_ == 0) {
+    ++unreserved_;
+  } else {
+    --row_budget_;
+  }
+  if (spare_rows_ == nullptr) [[unlikely]] {
+    return std::make_unique<std::uint64_t[]>(wide_orders_).release();  // NOLINT(modernize-avoid-c-arrays)
+  }
+  std::uint64_t* row = spare_rows_;
+  std::memcpy(&spare_rows_, row, sizeof spare_rows_);
+  --spare_row_count_;
+  return row;
+}
+
+// Back to the spares below spare_row_cap(), else to the heap (never throws
+// either way).
+void GapTree::give_row(std::uint64_t* row) const {
+  if (root_ == nullptr || spare_row_count_ >= spare_row_cap()) {
+    const std::unique_ptr<std::uint64_t[]> owned(row);  // NOLINT(modernize-avoid-c-arrays)
+    return;
+  }
+  std::memcpy(row, &spare_rows_, sizeof spare_rows_);
+  spare_rows_ = row;
+  ++spare_row_count_;
+}
+
+// Tops the spare rows up to `need`; throws std::bad_alloc having changed
+// nothing a caller can see (spares are not part of the tree's state).
+void GapTree::reserve_rows(std::size_t need) const {
+  while (spare_row_count_ < need) {
+    std::uint64_t* row = std::make_unique<std::uint64_t[]>(wide_orders_).release();  // NOLINT(modernize-avoid-c-arrays)
+    std::memcpy(row, &spare_rows_, sizeof spare_rows_);
+    spare_rows_ = row;
+    ++spare_row_count_;
+  }
 }
 
 // Before n is freed: the rows its slots hold (slots moved out of n carry

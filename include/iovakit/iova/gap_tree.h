@@ -262,9 +262,13 @@ class GapTree {
   // search(), then inserts an entry there: one descent instead of two.
   std::optional<std::uint64_t> allocate(const Query& query);
 
-  // Updates (insert, erase, allocate) throw std::bad_alloc when a node or a
-  // wide row cannot be allocated. The update is then half done and the
-  // summaries may be stale: the tree must be dropped, not used further.
+  // Updates (insert, erase, allocate, clear) throw std::bad_alloc when a
+  // node or a wide row cannot be allocated, and then have changed nothing:
+  // each first reserves what it may need (the nodes of the splits a full
+  // path can make, rows_per_update() wide rows) and only then edits, from
+  // the reserve. What an erase may do afterwards to give memory back
+  // (collapsing into one leaf, moving nodes out of a chunk) it skips when
+  // memory is short.
   // Adds an entry. Precondition: [first, last] is free and within the space.
   void insert(const Entry& entry);
   // Removes the entry that starts exactly at `first` and returns it.
@@ -283,7 +287,7 @@ class GapTree {
   // Bytes held for nodes: live nodes, and in a large tree the rest of its
   // node chunks (iovakit/iova/node_pool.h).
   [[nodiscard]] std::size_t memory_bytes() const {
-    return leaf_pool_.bytes() + inner_pool_.bytes() + wide_rows_ * wide_row_bytes();
+    return leaf_pool_.bytes() + inner_pool_.bytes() + (wide_rows_ + spare_row_count_) * wide_row_bytes();
   }
   // Of memory_bytes(), what the node chunks hold (mapped outside malloc).
   [[nodiscard]] std::size_t chunk_bytes() const {
@@ -296,6 +300,15 @@ class GapTree {
   // Wide rows held, and the bytes of each (8 per alignment order from
   // kWideMin to the space's largest: 160 for 2^36 granules, 376 at most).
   [[nodiscard]] std::size_t wide_row_count() const { return wide_rows_; }
+  // Wide rows an update may allocate, which it reserves first: at most four
+  // slots per inner level change (a split, or a shift into a sibling, and
+  // the slots above) and a new root's two, 4 * height + 6. Most updates
+  // reserve far fewer (gap_tree_edit.cpp). The spares kept between updates
+  // count in memory_bytes(): all an update may need in a tree where they
+  // come to at most half a byte per entry, else height; none in a
+  // space without wide orders or a tree that is one leaf.
+  [[nodiscard]] std::size_t rows_per_update() const;
+  [[nodiscard]] std::size_t spare_row_count() const { return spare_row_count_; }
   [[nodiscard]] std::size_t wide_row_bytes() const { return std::size_t{wide_orders_} * sizeof(std::uint64_t); }
   [[nodiscard]] std::size_t leaf_count() const { return leaves_; }
   [[nodiscard]] std::size_t inner_count() const { return inners_; }
@@ -370,6 +383,17 @@ class GapTree {
   void store_wide(Node* n, std::uint32_t i, const std::uint64_t* row) const;
   void drop_wide(Node* n, std::uint32_t i) const;
   void drop_wides(Node* n) const;
+  [[nodiscard]] inline std::size_t row_reserve() const;  // rows_per_update(), inline
+  [[nodiscard]] inline std::size_t spare_row_cap() const;
+  [[nodiscard]] std::uint64_t* take_row() const;
+  void give_row(std::uint64_t* row) const;
+  // Before an update changes anything (insert_at, erase_entry): what it may
+  // allocate, so that it cannot fail halfway (gap_tree_edit.cpp).
+  void need_rows(std::size_t need) const;
+  void reserve_rows(std::size_t need) const;
+  void trim_rows() const;
+  void reserve_split(const Path& path);
+  void trim_spares();
   void propagate_wides(const Path& path) const;
   void raise_leaf(const Path& path, std::uint64_t a, std::uint64_t b, std::uint64_t below, std::uint64_t above) const;
   void refresh_gap_owner(std::uint64_t pfn, std::uint64_t gap_start);
@@ -437,6 +461,17 @@ class GapTree {
   // Mutable: the update path is made of const functions that write the
   // nodes through their pointers, and a wide row is allocated there.
   mutable std::size_t wide_rows_ = 0;
+  // Rows reserved for updates, linked through their first word.
+  mutable std::uint64_t* spare_rows_ = nullptr;
+  mutable std::size_t spare_row_count_ = 0;
+  // What the update under way reserved and has not used yet, and how many
+  // rows and nodes updates took beyond that, which check() reports (a
+  // reservation rule would be wrong, even where leftover spares covered
+  // it this time).
+  mutable std::size_t row_budget_ = 0;
+  std::uint32_t leaf_budget_ = 0;
+  std::uint32_t inner_budget_ = 0;
+  mutable std::size_t unreserved_ = 0;
 };
 
 }  // namespace iovakit::iova
