@@ -38,6 +38,7 @@ enum class Errc : std::uint8_t {
   kUnsupported,      // valid input that this version cannot handle
   kPermission,       // the OS refused access (EACCES/EPERM)
   kExhausted,        // no space left (allocator, capacity)
+  kBroken,           // an earlier failure left the object unusable: destroy it
 };
 
 std::string_view errc_name(Errc code);

@@ -2,8 +2,10 @@
 //
 // Every entry point catches everything: C callers cannot unwind C++
 // exceptions. The allocator itself throws only std::bad_alloc (a node or a
-// wide row of its tree, on any update, a free included), mapped to -ENOMEM;
-// anything else would be a bug and maps to -EIO with its message.
+// wide row of its tree, the cache's arrays, a reservation's lists), mapped
+// to -ENOMEM; anything else would be a bug and maps to -EIO with its
+// message. A broken allocator (allocator.h, "Out of memory") answers
+// Errc::kBroken, -ENOTRECOVERABLE.
 #include "iovakit/c/allocator.h"
 
 #include <cerrno>
@@ -11,6 +13,7 @@
 #include <mutex>
 #include <new>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -30,11 +33,19 @@ using iovakit::Errc;
 using iovakit::Error;
 using iovakit::iova::Allocator;
 
-// Per thread, like errno and dlerror().
-thread_local std::string last_error;  // NOLINT(readability-identifier-naming)
+// Per thread, like errno and dlerror(). A message that could not be copied
+// (out of memory) is replaced by a static one.
+thread_local std::string last_error;                   // NOLINT(readability-identifier-naming)
+thread_local const char* last_static_error = nullptr;  // NOLINT(readability-identifier-naming)
 
-int fail(int code, std::string message) {
-  last_error = std::move(message);
+// Never throws: it runs in the handlers that turn exceptions into codes.
+int fail(int code, std::string_view message) noexcept {
+  try {
+    last_error.assign(message);
+    last_static_error = nullptr;
+  } catch (...) {
+    last_static_error = "out of host memory (the error message could not be kept)";
+  }
   return code;
 }
 
@@ -44,6 +55,7 @@ int to_errno(const Error& error) {
     case Errc::kExhausted: return -ENOSPC;
     case Errc::kPermission: return -EPERM;
     case Errc::kNotFound: return -ENOENT;
+    case Errc::kBroken: return -ENOTRECOVERABLE;
     default: return -EIO;
   }
 }
@@ -251,7 +263,7 @@ size_t iovakit_memory_bytes(const iovakit_allocator* allocator) {
   return allocator->allocator.memory_bytes();
 }
 
-const char* iovakit_last_error(void) { return last_error.c_str(); }
+const char* iovakit_last_error(void) { return last_static_error != nullptr ? last_static_error : last_error.c_str(); }
 
 const char* iovakit_strerror(int error) {
   switch (error) {
@@ -262,6 +274,7 @@ const char* iovakit_strerror(int error) {
     case -EPERM: return "EPERM: reserved or outside the usable list";
     case -ENOENT: return "ENOENT: not allocated";
     case -ENOMEM: return "ENOMEM: out of host memory";
+    case -ENOTRECOVERABLE: return "ENOTRECOVERABLE: an earlier reservation ran out of memory halfway";
     case -EIO: return "EIO: internal error";
     default: return "unknown iovakit error";
   }

@@ -14,6 +14,7 @@ std::string_view errc_name(Errc code) {
     case Errc::kUnsupported: return "unsupported";
     case Errc::kPermission: return "permission";
     case Errc::kExhausted: return "exhausted";
+    case Errc::kBroken: return "broken";
   }
   return "unknown";
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <new>
 #include <utility>
 
 #include <fmt/core.h>
@@ -104,10 +105,21 @@ bool Allocator::parked(const GapTree::Entry& e) const {
   return !e.reserved && cache_.size() != 0 && cache_.contains(e.first);
 }
 
+// The tree first: its erase may throw, having changed nothing.
 void Allocator::unpark(const GapTree::Entry& e) {
-  cache_.remove(e.first, e.last - e.first + 1);
   tree_.erase(e.first);
+  cache_.remove(e.first, e.last - e.first + 1);
   --allocated_;
+}
+
+void Allocator::mark_broken() {
+  broken_ = true;
+  update_fast_free_parks();
+}
+
+Error Allocator::broken_error() {
+  return {Errc::kBroken,
+          "the allocator ran out of memory in the middle of a reservation and cannot be trusted: destroy it"};
 }
 
 void Allocator::flush_cache() {
@@ -130,6 +142,8 @@ Result<Range> Allocator::allocate(uint128 size, std::uint64_t alignment, std::ui
 }
 
 Result<Range> Allocator::allocate(const AllocRequest& request) {
+  if (broken_) [[unlikely]]
+    return broken_error();
   const uint128 g = granule_;
   if (request.size == 0) return Error(Errc::kInvalidArgument, "zero-size allocation");
   if (request.size > kSpaceSize) {
@@ -203,6 +217,7 @@ Error Allocator::describe_conflict(const GapTree::Entry& e, const Range& wanted)
 }
 
 Result<Range> Allocator::allocate_at(const Range& range) {
+  if (broken_) return broken_error();
   if (!whole_granules(range, granule_)) {
     return Error(Errc::kInvalidArgument,
                  fmt::format("{} is not a whole number of granules of {}", range.to_string(), describe(granule_)));
@@ -227,6 +242,8 @@ Result<Range> Allocator::allocate_at(const Range& range) {
 Result<Range> Allocator::free(std::uint64_t iova) { return free_entry(iova, std::nullopt); }
 
 Result<Range> Allocator::free_entry(std::uint64_t iova, const std::optional<Range>& expected) {
+  if (broken_) [[unlikely]]
+    return broken_error();
   if ((iova & (granule_ - 1)) != 0) {
     return Error(Errc::kInvalidArgument,
                  fmt::format("{:#x} is not granule-aligned, so it does not start an allocation", iova));
@@ -302,28 +319,55 @@ void Allocator::reserve_free_pfns(std::uint64_t first, std::uint64_t last) {
 }
 
 // An allocation [first, last] was freed: reservations that waited for it
-// take effect.
+// take effect. Several updates: out of memory halfway, the allocator is
+// broken (the free itself has happened).
 void Allocator::release_pending(std::uint64_t first, std::uint64_t last) {
   if (pending_.empty() || !pending_.intersects(Range(first, last))) return;
-  const RangeSet due = pending_.intersect(RangeSet{Range(first, last)});
-  for (const Range& r : due) {
-    pending_.erase(r);
-    reserve_free_pfns(r.first(), r.last());
+  try {
+    const RangeSet due = pending_.intersect(RangeSet{Range(first, last)});
+    for (const Range& r : due) {
+      pending_.erase(r);
+      reserve_free_pfns(r.first(), r.last());
+    }
+  } catch (const std::bad_alloc&) {
+    mark_broken();
+    throw;
   }
   update_fast_free_parks();
 }
 
 Result<ReserveReport> Allocator::reserve(const Range& range) {
+  if (broken_) return broken_error();
   const std::uint64_t first = range.first() >> shift_;
   const std::uint64_t last = range.last() >> shift_;
   ReserveReport report{to_range(first, last), {}};
   // Reserved neighbours (touching, not only overlapping) merge with it.
   const std::uint64_t look_low = first == 0 ? 0 : first - 1;
   const std::uint64_t look_high = last == tree_.max_pfn() ? last : last + 1;
+  // What allocates outside the tree, first: short of memory here, nothing
+  // has changed.
+  const std::vector<GapTree::Entry> around = tree_.overlapping(look_low, look_high);
+  std::vector<GapTree::Entry> live;
+  live.reserve(around.size());
+  report.conflicts.reserve(around.size());
+  try {
+    reserve_entries(first, last, around, live, report);
+  } catch (const std::bad_alloc&) {
+    // A reservation is several updates, and one failed after others:
+    // neighbours merged away and not yet put back, a part not yet pending.
+    mark_broken();
+    throw;
+  }
+  return report;
+}
+
+// reserve()'s updates, in granules. `around` holds the entries overlapping
+// or touching [first, last]; `live` and report.conflicts have room for all.
+void Allocator::reserve_entries(std::uint64_t first, std::uint64_t last, const std::vector<GapTree::Entry>& around,
+                                std::vector<GapTree::Entry>& live, ReserveReport& report) {
   std::uint64_t low = first;
   std::uint64_t high = last;
-  std::vector<GapTree::Entry> live;
-  for (const GapTree::Entry& e : tree_.overlapping(look_low, look_high)) {
+  for (const GapTree::Entry& e : around) {
     if (e.reserved) {
       low = std::min(low, e.first);
       high = std::max(high, e.last);
@@ -351,7 +395,6 @@ Result<ReserveReport> Allocator::reserve(const Range& range) {
   }
   if (!done && next <= high) tree_.insert(GapTree::Entry{next, high, true});
   update_fast_free_parks();
-  return report;
 }
 
 // ---------------------------------------------------------------------------
@@ -393,6 +436,7 @@ Result<Range> Allocator::allocate_fast_slow(std::uint64_t size, std::uint64_t li
 // Everything free_fast does not do in a few instructions: verification,
 // reservations waiting, a full stack, errors.
 Status Allocator::free_fast_slow(const Range& range) {
+  if (broken_) return broken_error();
   auto slow = [&]() -> Status {
     auto freed = free_entry(range.first(), range);
     if (!freed) return std::move(freed).error();
@@ -431,7 +475,7 @@ std::size_t Allocator::memory_bytes() const {
 std::string Allocator::check() const {
   std::string error = tree_.check();
   if (!error.empty()) return error;
-  if (fast_free_parks_ != (!verify_fast_free_ && pending_.empty())) return "stale fast_free_parks_ flag";
+  if (fast_free_parks_ != (!verify_fast_free_ && pending_.empty() && !broken_)) return "stale fast_free_parks_ flag";
   std::size_t allocated = 0;
   std::size_t parked_in_tree = 0;
   for (const GapTree::Entry& e : tree_.overlapping(0, tree_.max_pfn())) {

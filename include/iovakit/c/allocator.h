@@ -27,8 +27,12 @@
  *   -EPERM    the range or address is reserved, or outside the usable list
  *   -ENOENT   nothing is allocated there (never was, or already freed: a
  *             double free)
- *   -ENOMEM   the host ran out of memory; the update may be half done,
- *             so destroy the handle rather than use it further
+ *   -ENOMEM   the host ran out of memory, and nothing changed (try again
+ *             later), except in iovakit_reserve, or in an iovakit_free
+ *             that a reservation waited for, which are several updates:
+ *             there the handle may be left half updated, and every later
+ *             update on it then fails with -ENOTRECOVERABLE
+ *   -ENOTRECOVERABLE  the handle was left half updated (above): destroy it
  *
  * iovakit_last_error() returns the message of the last failure on the
  * calling thread ("no free range of 8 KiB (0x2000) aligned to ...").

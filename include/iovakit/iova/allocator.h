@@ -101,6 +101,19 @@
 // cache-aligned slab). The fast path adds 576 KiB per allocator, allocated
 // on its first use.
 //
+// == Out of memory ==
+// The allocator throws std::bad_alloc when the host is out of memory, and
+// nothing else. allocate, allocate_at, free, allocate_fast and free_fast
+// change nothing when they throw (the tree reserves what an
+// update may need before it edits: gap_tree.h), so a caller can catch it
+// and go on. reserve is several tree updates, and so is a free that a
+// waiting reservation takes over: when one of them throws halfway, a
+// reserved neighbour may be merged away and not yet put back, so the
+// allocator marks itself broken and every later update returns
+// Errc::kBroken ("destroy it"); queries still answer from what it holds.
+// tests/iova/out_of_memory_test.cpp checks both, making each allocation in
+// turn fail.
+//
 // == Thread safety ==
 // An Allocator is not thread-safe: one thread at a time, as for a std::map.
 // Const member functions may run concurrently with each other, not with a
@@ -279,6 +292,8 @@ class Allocator {
   [[nodiscard]] bool parked(const GapTree::Entry& e) const;
   void unpark(const GapTree::Entry& e);
   void reserve_free_pfns(std::uint64_t first, std::uint64_t last);
+  void reserve_entries(std::uint64_t first, std::uint64_t last, const std::vector<GapTree::Entry>& around,
+                       std::vector<GapTree::Entry>& live, ReserveReport& report);
   void release_pending(std::uint64_t first, std::uint64_t last);
   [[nodiscard]] Error describe_conflict(const GapTree::Entry& e, const Range& wanted) const;
   Result<Range> free_entry(std::uint64_t iova, const std::optional<Range>& expected);
@@ -286,7 +301,11 @@ class Allocator {
   Status free_fast_slow(const Range& range);
   // fast_free_parks_ = !verify_fast_free_ && pending_.empty(), kept up to
   // date wherever pending_ changes: one flag for free_fast's hit path.
-  void update_fast_free_parks() { fast_free_parks_ = !verify_fast_free_ && pending_.empty(); }
+  void update_fast_free_parks() { fast_free_parks_ = !verify_fast_free_ && pending_.empty() && !broken_; }
+  // After a std::bad_alloc in the middle of a reservation (see "Out of
+  // memory" above): every later update fails with broken_error().
+  void mark_broken();
+  [[nodiscard]] static Error broken_error();
 
   std::uint64_t granule_;
   std::uint32_t shift_;
@@ -295,6 +314,7 @@ class Allocator {
   RangeCache cache_;
   bool verify_fast_free_;
   bool fast_free_parks_;
+  bool broken_ = false;
   std::size_t allocated_ = 0;  // allocated entries in the tree, parked ones included
   // Reservations waiting for live allocations to be freed, in granules.
   RangeSet pending_;
@@ -308,7 +328,7 @@ inline Result<Range> Allocator::allocate_fast(std::uint64_t size, std::uint64_t 
   const std::uint64_t mask = granule_ - 1;
   // A whole-granule size and a limit that leaves at least one whole granule;
   // pop() refuses sizes outside 1..cache_max_granules.
-  if ((size & mask) == 0 && limit >= mask) {
+  if ((size & mask) == 0 && limit >= mask && !broken_) {
     const std::uint64_t granules = size >> shift_;
     // The last granule wholly at or below the limit.
     const std::uint64_t high = (limit - mask) >> shift_;
