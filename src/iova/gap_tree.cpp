@@ -128,6 +128,7 @@ void GapTree::clear() {
   release();
   ++leaves_;
   root_ = new (memory) Node{};
+  leaf_pool_.drop_unused_chunks();
   trim_spares();
 }
 

@@ -407,6 +407,7 @@ void GapTree::collapse() {
   free_subtree(root_);
   ++leaves_;
   root_ = new (memory) Node{};
+  leaf_pool_.drop_unused_chunks();
   for (std::uint32_t i = 0; i < all.size(); ++i) leaf_insert_at(root_, i, all[i]);
   trim_spares();
 }

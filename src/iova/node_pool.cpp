@@ -252,6 +252,10 @@ void NodePool::release(void* block) {
       c->listed = true;
     }
   }
+  if (live_ == 0) drop_chunks();
+}
+
+void NodePool::drop_unused_chunks() {
   if (live_ == direct_ && !chunks_.empty()) drop_chunks();
 }
 

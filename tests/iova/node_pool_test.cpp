@@ -126,6 +126,22 @@ TEST(NodePool, LargeGapTreeUsesChunksAndReturnsThem) {
   EXPECT_EQ(tree.memory_bytes(), empty);
 }
 
+// clear() takes its new leaf from the heap before it frees the rest, so
+// that the chunks still go (drop_unused_chunks), and the spares with them.
+TEST(NodePool, ClearedGapTreeGivesItsChunksBack) {
+  GapTree tree(std::uint64_t{1} << 36);
+  const std::size_t empty = tree.memory_bytes();
+  for (std::uint64_t i = 0; i < 300000; ++i) tree.insert({(i * 3) + 1, (i * 3) + 2, false});
+  ASSERT_GT(tree.chunk_bytes(), 0U);
+  tree.clear();
+  EXPECT_EQ(tree.chunk_bytes(), 0U);
+  EXPECT_EQ(tree.memory_bytes(), empty);
+  ASSERT_EQ(tree.check(), "");
+  tree.insert({5, 9, false});
+  EXPECT_EQ(tree.size(), 1U);
+  ASSERT_EQ(tree.check(), "");
+}
+
 // A pool whose chunks are mostly unused asks to compact, names only live
 // blocks of one chunk (the victim) until it is empty, never hands out a
 // victim block, and unmaps the victim when its last block moves out.

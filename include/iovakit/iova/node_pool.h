@@ -78,13 +78,16 @@ class NodePool {
   // Never a block of the victim.
   void* allocate();
   // A block from operator new whatever the mode (a tree collapsing into one
-  // leaf takes it before freeing the rest, so that the chunks can go);
-  // throws std::bad_alloc. release() takes it like any other.
+  // leaf takes it before freeing the rest); throws std::bad_alloc.
+  // release() takes it like any other.
   void* allocate_direct();
-  // Returns a block from allocate(). When no live block is left in the
-  // chunks, every chunk goes back to the system; when it was the victim's
-  // last, the victim does. Never throws.
+  // Returns a block from allocate(). When it was the last live one, every
+  // chunk goes back to the system; when it was the victim's last, the
+  // victim does. Never throws.
   void release(void* block);
+  // Unmaps the chunks when none holds a live block (the tree that took a
+  // block from allocate_direct() and then freed the rest).
+  void drop_unused_chunks();
 
   // Makes the next k allocate() calls unable to throw; throws
   // std::bad_alloc itself, having changed nothing a caller can see.
