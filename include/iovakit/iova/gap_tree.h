@@ -284,8 +284,9 @@ class GapTree {
   // orders behave as the largest (only pfn 0 is aligned to them).
   [[nodiscard]] std::uint32_t orders() const { return orders_; }
   [[nodiscard]] std::uint32_t height() const;
-  // Bytes held for nodes: live nodes, and in a large tree the rest of its
-  // node chunks (iovakit/iova/node_pool.h).
+  // Bytes held for nodes: live nodes and wide rows, the spares kept for
+  // updates (rows_per_update()), and in a large tree the rest of its node
+  // chunks (iovakit/iova/node_pool.h).
   [[nodiscard]] std::size_t memory_bytes() const {
     return leaf_pool_.bytes() + inner_pool_.bytes() + (wide_rows_ + spare_row_count_) * wide_row_bytes();
   }
