@@ -196,8 +196,8 @@ inline std::size_t GapTree::row_reserve() const { return wide_orders_ == 0 ? 0 :
 // at height 3, kept from about 10,000 entries): reserving them afresh for
 // every split or merge and freeing them after cost about 100 instructions
 // per W1 pair at 1e6. A small tree keeps only what an update without a
-// split or merge needs, a row per level (W1 at 1e3 held 33.6 B per
-// allocation keeping all, 28.5 B keeping two more than that).
+// split or merge needs, a row per level (W1 at 1e3 holds 27.9 B per
+// allocation so, 27.4 B without spares, 33.6 B keeping all).
 inline std::size_t GapTree::spare_row_cap() const {
   const std::size_t all = row_reserve();
   return all * wide_row_bytes() <= size_ / 2 ? all : std::size_t{root_->height};
