@@ -302,6 +302,46 @@ TEST(AllocatorOutOfMemory, AReservationThatFailsHalfwayBreaksTheAllocator) {
   EXPECT_GT(untouched, 0);
 }
 
+// Through the C ABI, an allocation or a free that gets -ENOMEM changed
+// nothing and can simply be tried again: what a VMM does with a DMA map.
+TEST(AllocatorOutOfMemory, TheCInterfaceCanTryAgain) {
+  const iovakit_range usable{0, (std::uint64_t{1} << 48) - 1};
+  iovakit_allocator* a = nullptr;
+  ASSERT_EQ(iovakit_allocator_create(&usable, 1, nullptr, &a), 0);
+  std::vector<std::uint64_t> live;
+  int refused = 0;
+  iovakit::testing::SplitMix64 rng(0xc0ffee);
+  for (int step = 0; step < 3000; ++step) {
+    const bool allocating = live.size() < 8 || rng.below(3) != 0;
+    const std::size_t i = live.empty() ? 0 : rng.below(live.size());
+    for (long allowed = 0;; ++allowed) {
+      const std::size_t before = iovakit_live_count(a);
+      std::uint64_t iova = 0;
+      g_allocations_left = allowed;
+      const int rc = allocating ? iovakit_alloc_dma(a, (1 + rng.below(64)) << 12, UINT64_MAX, &iova)
+                                : iovakit_free(a, live[i], nullptr);
+      g_allocations_left = -1;
+      if (rc == -ENOMEM) {
+        ++refused;
+        ASSERT_EQ(iovakit_live_count(a), before);
+        continue;
+      }
+      ASSERT_EQ(rc, 0) << iovakit_last_error();
+      if (allocating) {
+        live.push_back(iova);
+      } else {
+        live[i] = live.back();
+        live.pop_back();
+      }
+      break;
+    }
+  }
+  EXPECT_GT(refused, 50);
+  for (const std::uint64_t iova : live) ASSERT_EQ(iovakit_free(a, iova, nullptr), 0);
+  EXPECT_EQ(iovakit_live_count(a), 0U);
+  iovakit_allocator_destroy(a);
+}
+
 // Through the C ABI: -ENOMEM for the failing call, then -ENOTRECOVERABLE.
 TEST(AllocatorOutOfMemory, TheCInterfaceSaysWhatHappened) {
   const iovakit_range usable{0, (std::uint64_t{1} << 48) - 1};
