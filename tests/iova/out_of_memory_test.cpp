@@ -22,6 +22,7 @@
 #include "iovakit/iova/allocator.h"
 #include "iovakit/iova/gap_tree.h"
 #include "iovakit/iova/node_pool.h"
+#include "support/gap_tree_entries.h"
 #include "support/rng.h"
 
 namespace {
@@ -73,15 +74,10 @@ int until_it_completes(Op op, Unchanged unchanged) {
 }
 
 void expect_tree_is(const GapTree& tree, const Model& model) {
-  ASSERT_EQ(tree.check(), "");
-  ASSERT_EQ(tree.size(), model.size());
-  const std::vector<GapTree::Entry> all = tree.overlapping(0, tree.max_pfn());
-  ASSERT_EQ(all.size(), model.size());
-  auto it = model.begin();
-  for (const GapTree::Entry& e : all) {
-    ASSERT_EQ(e, it->second);
-    ++it;
-  }
+  std::vector<GapTree::Entry> expected;
+  expected.reserve(model.size());
+  for (const auto& [first, e] : model) expected.push_back(e);
+  iovakit::testing::expect_entries(tree, expected);
 }
 
 struct TreeCase {
