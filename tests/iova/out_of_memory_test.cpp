@@ -135,6 +135,8 @@ TEST_P(GapTreeOutOfMemory, AnUpdateCompletesOrChangesNothing) {
       failures += until_it_completes([&] { tree.clear(); }, unchanged);
       model.clear();
     }
+    // The spares kept between updates stay within what one update may need.
+    ASSERT_LE(tree.spare_row_count(), tree.rows_per_update());
     if (HasFatalFailure()) return;
   }
   expect_tree_is(tree, model);

@@ -124,7 +124,6 @@ class NodePool {
   [[nodiscard]] std::size_t bytes() const {
     return (direct_ + spare_count_) * block_bytes_ + chunks_.size() * kChunkBytes;
   }
-  [[nodiscard]] std::size_t spare_count() const { return spare_count_; }
   [[nodiscard]] std::size_t chunk_count() const { return chunks_.size(); }
 
  private:
